@@ -1,0 +1,290 @@
+"""Client segmentation rules (DOMAIN sections 4-6) as pure functions over DataFrames.
+
+Input is one row per client as the `dim_clients` mart holds it (revenue fields,
+abc_class, revenue_rank, CRM attributes, weighted_open_pipeline). Nothing here does
+I/O or knows Dagster; every threshold comes from `RulesConfig`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from assets.config import SEGMENTS, RulesConfig, SegmentRules, SizeTierRules
+
+# Columns read from dim_clients.
+ACCOUNT_ID = "account_id"
+ABC_CLASS = "abc_class"
+REVENUE_T12M = "revenue_t12m"
+REVENUE_RANK = "revenue_rank"
+GROWTH = "growth"
+POTENTIAL = "potential"
+EMPLOYEES = "employees"
+ANNUAL_REVENUE = "annual_revenue"
+PIPELINE = "weighted_open_pipeline"
+ACTIVE_MONTHS = "active_months_24m"
+LAST_INVOICE_DATE = "last_invoice_date"
+# Columns this module adds.
+SIZE_TIER = "size_tier"
+CORPORATE_TIER = "corporate_tier"
+GROWTH_POTENTIAL = "growth_potential"
+GROWTH_POTENTIAL_REASON = "growth_potential_reason"
+SEGMENT = "segment"
+SEGMENT_REASON = "segment_reason"
+SERVICE_MODEL = "service_model"
+
+UPPER_SIZE_TIERS = ("umm", "enterprise")
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def size_tier(employees: pd.Series, annual_revenue: pd.Series, rules: SizeTierRules) -> pd.Series:
+    """DOMAIN 6: by head count; unknown head count falls back to annual revenue bands."""
+    emp = pd.to_numeric(employees, errors="coerce").astype("float64")
+    rev = pd.to_numeric(annual_revenue, errors="coerce").astype("float64")
+    by_employees = np.select(
+        [
+            emp >= rules.employees["enterprise"],
+            emp >= rules.employees["umm"],
+            emp >= rules.employees["smb"],
+            emp >= 0,
+        ],
+        ["enterprise", "umm", "smb", "soho"],
+        default="",
+    )
+    by_revenue = np.select(
+        [
+            rev >= rules.annual_revenue["enterprise"],
+            rev >= rules.annual_revenue["umm"],
+            rev >= rules.annual_revenue["smb"],
+            rev >= 0,
+        ],
+        ["enterprise", "umm", "smb", "soho"],
+        default="unknown",
+    )
+    return pd.Series(
+        np.where(emp.notna(), by_employees, by_revenue), index=employees.index, name=SIZE_TIER
+    )
+
+
+def corporate_tier(revenue_rank: pd.Series, rules: RulesConfig) -> pd.Series:
+    """DOMAIN 6: top100; key_1..key_3 splitting the n clients ranked 101..1000; mass."""
+    tiers = rules.corporate_tiers
+    rank = pd.to_numeric(revenue_rank, errors="coerce").astype("float64")
+    in_key = (rank >= tiers.key_first_rank) & (rank <= tiers.key_last_rank)
+    n_key = int(in_key.sum())
+    level = 1 + np.floor(tiers.key_levels * (rank - tiers.key_first_rank) / max(n_key, 1))
+    result = np.where(
+        rank <= tiers.top_rank,
+        "top100",
+        np.where(in_key, "key_" + level.fillna(0).astype(int).astype(str).to_numpy(), "mass"),
+    )
+    return pd.Series(result, index=revenue_rank.index, name=CORPORATE_TIER)
+
+
+def growth_potential(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
+    """DOMAIN 4: has the client growth potential, and why (every criterion that fired).
+
+    Needs size_tier already set. A manager's `none` vetoes every other criterion.
+    """
+    gp = rules.growth_potential
+    potential = clients[POTENTIAL].fillna("").str.lower()
+    revenue = clients[REVENUE_T12M].astype("float64")
+    pipeline = clients[PIPELINE].fillna(0).astype("float64")
+    growth = clients[GROWTH].astype("float64")
+    criteria = {
+        "manager's potential is high": potential.eq("high"),
+        "pipeline": (pipeline > 0) & (pipeline >= gp.pipeline_share_of_revenue * revenue),
+        "growth": (growth >= gp.growth_threshold) & (revenue > 0),
+        "white space": clients[SIZE_TIER].isin(UPPER_SIZE_TIERS) & clients[ABC_CLASS].eq("C"),
+    }
+    veto = potential.eq("none")
+    has = ~veto & np.logical_or.reduce(list(criteria.values()))
+    reasons = []
+    for i in range(len(clients)):
+        if veto.iat[i]:
+            reasons.append("manager's potential is none (veto)")
+            continue
+        fired = []
+        if criteria["manager's potential is high"].iat[i]:
+            fired.append("manager's potential is high")
+        if criteria["pipeline"].iat[i]:
+            fired.append(
+                f"weighted open pipeline {_money(pipeline.iat[i])} >= "
+                f"{gp.pipeline_share_of_revenue:.0%} of revenue_t12m "
+                f"{_money(revenue.iat[i])}"
+            )
+        if criteria["growth"].iat[i]:
+            fired.append(f"growth {growth.iat[i]:+.0%} >= {gp.growth_threshold:+.0%}")
+        if criteria["white space"].iat[i]:
+            fired.append(f"{clients[SIZE_TIER].iat[i]} company buying little (ABC class C)")
+        reasons.append("; ".join(fired) if fired else "no criterion met")
+    return pd.DataFrame(
+        {GROWTH_POTENTIAL: has.astype(bool), GROWTH_POTENTIAL_REASON: reasons}, index=clients.index
+    )
+
+
+def vip_rank_cutoff(paying_clients: int, rules: SegmentRules) -> int:
+    """ceil(5% of clients with positive revenue), in exact decimal arithmetic
+    (0.05 * 300 is 15.000000000000002 in floating point, whose ceiling is 16)."""
+    return math.ceil(Decimal(str(rules.vip_top_share)) * paying_clients)
+
+
+def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -> pd.DataFrame:
+    """DOMAIN 5: segment and segment_reason; rules in order, first match wins.
+
+    Needs abc_class, revenue_rank, growth_potential, size_tier and the revenue fields.
+    """
+    seg = rules.segments
+    paying = int((clients[REVENUE_T12M].astype("float64") > 0).sum())
+    cutoff = vip_rank_cutoff(paying, seg)
+    abc = clients[ABC_CLASS]
+    rank = pd.to_numeric(clients[REVENUE_RANK], errors="coerce").astype("float64")
+    potential = clients[GROWTH_POTENTIAL].astype(bool)
+    active = clients[ACTIVE_MONTHS].astype("int64")
+    last_invoice = pd.to_datetime(clients[LAST_INVOICE_DATE])
+    lapsed_before = pd.Timestamp(as_of) - pd.Timedelta(days=seg.ballast_lapsed_days)
+    one_off = active <= seg.ballast_max_active_months
+    lapsed = last_invoice <= lapsed_before
+    upper = clients[SIZE_TIER].isin(UPPER_SIZE_TIERS)
+
+    is_ballast = abc.eq("C") & ~potential & (one_off | lapsed)
+    is_vip = abc.eq("A") & (rank <= cutoff)
+    is_strategic = potential & (abc.isin(["A", "B"]) | upper)
+    segment = np.select(
+        [is_ballast, is_vip, is_strategic], ["ballast", "vip", "strategic"], default="typical"
+    )
+
+    revenue = clients[REVENUE_T12M].astype("float64")
+    reasons = []
+    for i in range(len(clients)):
+        s = segment[i]
+        if s == "ballast":
+            why = (
+                f"{active.iat[i]} active month(s) in 24"
+                if one_off.iat[i]
+                else f"last invoice {last_invoice.iat[i]:%Y-%m-%d}, over "
+                f"{seg.ballast_lapsed_days} days before as_of"
+            )
+            reasons.append(f"ballast: ABC class C, no growth potential, {why}")
+        elif s == "vip":
+            reasons.append(
+                f"vip: ABC class A, revenue rank {int(rank.iat[i])} <= {cutoff} "
+                f"(top {seg.vip_top_share:.0%} of {paying} paying clients), "
+                f"revenue_t12m {_money(revenue.iat[i])}"
+            )
+        elif s == "strategic":
+            basis = (
+                f"ABC class {abc.iat[i]}"
+                if abc.iat[i] in ("A", "B")
+                else f"size tier {clients[SIZE_TIER].iat[i]}"
+            )
+            reasons.append(
+                f"strategic: growth potential "
+                f"({clients[GROWTH_POTENTIAL_REASON].iat[i]}) and {basis}"
+            )
+        else:
+            reasons.append(
+                f"typical: ABC class {abc.iat[i]}, "
+                + (
+                    "growth potential but neither class A/B nor UMM/enterprise"
+                    if potential.iat[i]
+                    else "no growth potential"
+                )
+                + ("" if abc.iat[i] != "C" else ", buying regularly")
+            )
+    return pd.DataFrame({SEGMENT: segment, SEGMENT_REASON: reasons}, index=clients.index)
+
+
+def service_models(segment: pd.Series, rules: SegmentRules) -> pd.Series:
+    """DOMAIN 5: the service model per segment; ballast gets the reactivation campaign
+    when ballast exceeds its healthy share."""
+    ballast_share = float(segment.eq("ballast").mean()) if len(segment) else 0.0
+    models = dict(rules.service_models)
+    if ballast_share > rules.healthy_mix["ballast"][1]:
+        models["ballast"] = models["ballast_over_healthy_share"]
+    return segment.map(models).rename(SERVICE_MODEL)
+
+
+def profile_clients(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
+    """DOMAIN 4 and 6 per client: size_tier, corporate_tier and growth potential."""
+    out = clients[[ACCOUNT_ID]].copy()
+    out[SIZE_TIER] = size_tier(clients[EMPLOYEES], clients[ANNUAL_REVENUE], rules.size_tiers)
+    out[CORPORATE_TIER] = corporate_tier(clients[REVENUE_RANK], rules)
+    potential = growth_potential(clients.assign(**{SIZE_TIER: out[SIZE_TIER]}), rules)
+    return out.join(potential)
+
+
+def segment_clients(
+    clients: pd.DataFrame, profiles: pd.DataFrame, rules: RulesConfig, as_of: dt.date
+) -> pd.DataFrame:
+    """DOMAIN 5 per client: segment, segment_reason and service_model.
+
+    `clients` are dim_clients rows, `profiles` the output of profile_clients.
+    """
+    merged = clients.merge(profiles, on=ACCOUNT_ID, how="left", validate="one_to_one")
+    out = merged[[ACCOUNT_ID]].join(assign_segments(merged, rules, as_of))
+    out[SERVICE_MODEL] = service_models(out[SEGMENT], rules.segments)
+    return out
+
+
+def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -> pd.DataFrame:
+    """DOMAIN 5: actual vs healthy share per segment, with the warning signals.
+
+    `segments` needs segment and revenue_t12m, one row per client.
+    """
+    seg = rules.segments
+    total_clients = len(segments)
+    revenue = segments[REVENUE_T12M].astype("float64")
+    total_revenue = float(revenue[revenue > 0].sum())
+    rows = []
+    for name in SEGMENTS:
+        mask = segments[SEGMENT].eq(name)
+        clients = int(mask.sum())
+        share = clients / total_clients if total_clients else 0.0
+        low, high = seg.healthy_mix[name]
+        status = "below" if share < low else "above" if share > high else "within"
+        signal = ""
+        if name == "ballast" and status == "above":
+            signal = (
+                "too much ballast: managers are not developing clients; run a reactivation campaign"
+            )
+        elif name == "vip" and status == "above":
+            signal = "too many VIPs: dangerous dependence on a few clients"
+        elif status != "within":
+            signal = f"{name} share {share:.1%} is {status} the healthy {low:.0%}-{high:.0%}"
+        seg_revenue = float(revenue[mask].sum())
+        rows.append(
+            {
+                SEGMENT: name,
+                "clients": clients,
+                "client_share": share,
+                "healthy_min_share": low,
+                "healthy_max_share": high,
+                "mix_status": status,
+                "revenue_t12m": round(seg_revenue, 2),
+                "revenue_share": seg_revenue / total_revenue if total_revenue else 0.0,
+                "signal": signal,
+            }
+        )
+    mix = pd.DataFrame(rows)
+    if top5_share > seg.dangerous_top5_share:
+        mix.loc[mix[SEGMENT].eq("vip"), "signal"] = (
+            mix.loc[mix[SEGMENT].eq("vip"), "signal"]
+            .str.cat(
+                [
+                    f"top-5 clients hold {top5_share:.0%} of revenue (> "
+                    f"{seg.dangerous_top5_share:.0%}): dangerous dependence"
+                ],
+                sep="; ",
+            )
+            .str.strip("; ")
+        )
+    mix["top5_share"] = top5_share
+    return mix

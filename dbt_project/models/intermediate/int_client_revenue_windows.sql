@@ -1,0 +1,85 @@
+-- DOMAIN 2: per-client revenue figures over windows ending at as_of, for every client
+-- of the night's base (a non-cancelled line in the last 24 months).
+with lines as (
+    select * from {{ ref('fct_invoice_lines') }}
+    where not is_cancelled
+),
+
+bounds as (
+    select
+        {{ as_of_date() }} as as_of,
+        {{ months_before_as_of(var('window_months')) }} as t12m_start,
+        {{ months_before_as_of(2 * var('window_months')) }} as prev_t12m_start,
+        {{ months_before_as_of(var('activity_months')) }} as base_start,
+        (date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('activity_months') - 1 }}) month)::date as first_active_month,
+        {{ as_of_date() }} - {{ var('overdue_days') }} as overdue_cutoff
+),
+
+monthly as (
+    select
+        account_id,
+        date_trunc('month', invoice_date)::date as revenue_month,
+        sum(amount_reporting) as revenue
+    from lines
+    group by all
+),
+
+active_months as (
+    select
+        monthly.account_id,
+        count(*) filter (where monthly.revenue > 0) as active_months_24m
+    from monthly
+    cross join bounds
+    where monthly.revenue_month >= bounds.first_active_month
+    group by all
+),
+
+per_client as (
+    select
+        lines.account_id,
+        coalesce(sum(amount_reporting) filter (where invoice_date > t12m_start), 0)
+            as revenue_t12m,
+        coalesce(sum(amount_reporting) filter (
+            where invoice_date > prev_t12m_start and invoice_date <= t12m_start), 0)
+            as revenue_prev_t12m,
+        min(invoice_date) as first_invoice_date,
+        max(invoice_date) as last_invoice_date,
+        count(distinct product_code) filter (where invoice_date > t12m_start)
+            as products_t12m,
+        coalesce(sum(amount_reporting) filter (
+            where due_date < as_of and (paid_date is null or paid_date > as_of)), 0)
+            as overdue_amount,
+        coalesce(sum(amount_reporting) filter (
+            where due_date < overdue_cutoff and (paid_date is null or paid_date > as_of)), 0)
+            as overdue_30_amount,
+        avg(greatest(0, paid_date - due_date)) filter (
+            where paid_date > t12m_start and paid_date <= as_of) as avg_days_late,
+        bool_or(invoice_date > base_start) as is_in_client_base
+    from lines
+    cross join bounds
+    group by all
+),
+
+final as (
+    select
+        per_client.account_id,
+        per_client.revenue_t12m,
+        per_client.revenue_prev_t12m,
+        case
+            when per_client.revenue_prev_t12m > 0
+                then per_client.revenue_t12m / per_client.revenue_prev_t12m - 1
+        end as growth,
+        per_client.first_invoice_date,
+        per_client.last_invoice_date,
+        coalesce(active_months.active_months_24m, 0) as active_months_24m,
+        per_client.products_t12m,
+        per_client.overdue_amount,
+        per_client.overdue_30_amount,
+        per_client.avg_days_late
+    from per_client
+    left join active_months using (account_id)
+    where per_client.is_in_client_base
+)
+
+select * from final

@@ -1,0 +1,49 @@
+-- DOMAIN 4: weighted open pipeline per account: amount in reporting currency (latest
+-- rate on or before as_of) x probability, the per-stage default when it is missing.
+with deals as (
+    select * from {{ ref('stg_crm__deals') }}
+    where not is_closed
+),
+
+rates as (
+    select * from {{ ref('stg_billing__fx_rates') }}
+    where rate_date <= {{ as_of_date() }}
+),
+
+latest_rates as (
+    select currency, arg_max(rate_to_reporting, rate_date) as rate_to_reporting
+    from rates
+    group by currency
+),
+
+weighted as (
+    select
+        deals.account_id,
+        deals.amount * case
+            when deals.currency = '{{ var("reporting_currency") }}' then 1
+            else latest_rates.rate_to_reporting
+        end as amount_reporting,
+        coalesce(
+            deals.probability,
+            case deals.stage
+            {%- for stage, probability in var('stage_probabilities').items() %}
+                when '{{ stage }}' then {{ probability }}
+            {%- endfor %}
+                else 0
+            end
+        ) as probability
+    from deals
+    left join latest_rates using (currency)
+),
+
+per_account as (
+    select
+        account_id,
+        count(*) as open_deals,
+        coalesce(sum(amount_reporting * probability), 0)::decimal(18, 2)
+            as weighted_open_pipeline
+    from weighted
+    group by account_id
+)
+
+select * from per_account

@@ -1,0 +1,179 @@
+"""`segments` command: run the nightly job headless, open the UI, make sample exports.
+
+segments run [--as-of 2026-10-31] [--clients 5000]
+segments ui
+segments generate --out DIR [--clients N]
+segments summary
+"""
+
+import argparse
+import datetime as dt
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipelines.db import fetch_one
+from pipelines.settings import REPO_ROOT, EnvSettings, from_env
+
+log = logging.getLogger("segments")
+
+
+def dagster_home(env: EnvSettings) -> Path:
+    """A persistent Dagster instance under the data folder, so headless runs show in the
+    UI; its dagster.yaml queues warehouse-writing runs one at a time."""
+    home = Path(os.environ.get("DAGSTER_HOME") or env.data_dir / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ensure_exports(env: EnvSettings, clients: int) -> Path:
+    if env.exports_dir:
+        if not env.exports_dir.is_dir():
+            raise SystemExit(f"SEGMENTS_EXPORTS_DIR={env.exports_dir} is not a folder")
+        return env.exports_dir
+    target = env.sample_exports_dir
+    if not (target / "invoice_lines.csv").exists():
+        from sample_data.generate import SampleSpec, generate
+
+        log.info(
+            "SEGMENTS_EXPORTS_DIR not set: generating %d sample clients in %s", clients, target
+        )
+        generate(target, SampleSpec(clients=clients))
+    else:
+        log.info("using sample exports in %s (delete the folder to regenerate)", target)
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    env = from_env()
+    ensure_exports(env, args.clients)
+    dagster_home(env)
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.orchestration import run_config_for
+
+    as_of = args.as_of or env.as_of
+    job = defs.get_job_def("nightly_segments")
+    log.info(
+        "running %s (as_of %s), warehouse %s",
+        job.name,
+        as_of or "latest invoice date",
+        env.warehouse_path,
+    )
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config_for(dt.date.fromisoformat(as_of) if as_of else None),
+            instance=instance,
+            raise_on_error=False,
+        )
+    if not result.success:
+        log.error(
+            "run %s failed; nothing new was published. Details: `make ui`, Runs.", result.run_id
+        )
+        for event in result.all_events:
+            if event.is_failure and event.event_specific_data is not None:
+                error = getattr(event.event_specific_data, "error", None)
+                log.error("%s: %s", event.step_key, error.message.strip() if error else "")
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                log.error(
+                    "check %s failed: %s", evaluation.check_name, evaluation.description or ""
+                )
+        return 1
+    print_summary(env)
+    return 0
+
+
+def print_summary(env: EnvSettings) -> None:
+    import duckdb
+
+    path = env.publish_dir / "segments.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        as_of, run_id, config_version = fetch_one(
+            con, "select as_of, run_id, config_version from release"
+        )
+        segments = con.execute(
+            """select segment, count(*), sum(revenue_t12m)::double from client_segments
+               group by segment order by case segment when 'vip' then 1 when 'strategic' then 2
+               when 'typical' then 3 else 4 end"""
+        ).fetchall()
+        loads = con.execute(
+            "select source, rows_read, rows_loaded, rows_rejected from load_report order by source"
+        ).fetchall()
+        signals = [
+            r[0]
+            for r in con.execute("select signal from segment_mix where signal <> ''").fetchall()
+        ]
+    print(f"\nPublished {path}\n  as_of {as_of}, run {run_id}, rules {config_version}\n")
+    print(f"  {'segment':<10}{'clients':>10}{'revenue_t12m':>22}")
+    for name, clients, revenue in segments:
+        print(f"  {name:<10}{clients:>10,}{revenue:>22,.2f}")
+    rejected = sum(r[3] for r in loads)
+    print(
+        f"\n  rows rejected: {rejected:,} of {sum(r[1] for r in loads):,} read "
+        "(details in the warehouse table raw.rejects)"
+    )
+    for source, read, _loaded, rej in loads:
+        if rej:
+            print(f"    {source}: {rej:,} rejected of {read:,}")
+    for signal in signals:
+        print(f"  mix signal: {signal}")
+    print(f"\n  open it read-only: duckdb -readonly {path}\n")
+
+
+def ui(args: argparse.Namespace) -> int:
+    env = from_env()
+    ensure_exports(env, args.clients)
+    dagster_home(env)
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [
+        str(dagster),
+        "dev",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(args.port),
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+    ]
+    log.info("Dagster UI on http://127.0.0.1:%d (Ctrl-C to stop)", args.port)
+    os.chdir(REPO_ROOT)
+    os.execv(command[0], command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="run the nightly job once, in process")
+    run_parser.add_argument(
+        "--as-of",
+        help="the night to compute, YYYY-MM-DD "
+        "(default: SEGMENTS_AS_OF, else the latest invoice date)",
+    )
+    run_parser.add_argument(
+        "--clients", type=int, default=5000, help="sample size when sample exports are generated"
+    )
+    run_parser.set_defaults(func=run)
+    ui_parser = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    ui_parser.add_argument("--port", type=int, default=3000)
+    ui_parser.add_argument("--clients", type=int, default=5000)
+    ui_parser.set_defaults(func=ui)
+    sub.add_parser("summary", help="print what is published").set_defaults(
+        func=lambda _: print_summary(from_env()) or 0
+    )
+    gen = sub.add_parser("generate", help="write sample exports (python -m sample_data.generate)")
+    gen.set_defaults(func=lambda a: __import__("sample_data.generate").generate.main(a.rest) or 0)
+    gen.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

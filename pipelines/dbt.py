@@ -1,0 +1,78 @@
+"""dbt wiring: every dbt model an asset, every dbt test an asset check, one `dbt build`.
+
+The translator names each asset [folder, model] and groups it by its dbt folder, so
+the Dagster group, the dbt folder and the warehouse schema share one name.
+"""
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.settings import DBT_PROJECT_DIR, OWNER
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The dbt installed beside this Python, so an un-activated venv (make run, cron) works.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
+    """Outside `dagster dev` nothing prepares the manifest (FACTS: prepare_if_dev is a
+    no-op), so parse once when it is missing: a fresh clone then loads as is."""
+    if not project.manifest_path.exists():
+        subprocess.run(
+            [
+                DBT_EXECUTABLE,
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project.project_dir),
+                "--profiles-dir",
+                str(project.profiles_dir),
+            ],
+            check=True,
+            cwd=project.project_dir,
+        )
+    return project.manifest_path
+
+
+class SegmentsDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "model":
+            folder = dbt_resource_props["fqn"][1]
+            return AssetKey([folder, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "model":
+            return dbt_resource_props["fqn"][1]
+        return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [OWNER]
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=DBT_PROJECT,
+    dagster_dbt_translator=SegmentsDbtTranslator(),
+)
+def revenue_marts(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: PipelineSettings,
+    warehouse: Warehouse,
+):
+    """Staging, intermediate and mart models of the revenue marts, built in one
+    `dbt build` (models, dbt tests and unit tests) for the run's as_of."""
+    with warehouse.connect(read_only=True) as con:
+        as_of = settings.resolve_as_of(con)
+    dbt_vars = settings.rules().dbt_vars(as_of)
+    context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -1,0 +1,54 @@
+"""The one Dagster entry point (workspace.yaml): assets, checks, job, schedule, sensor."""
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster_dbt import DbtCliResource
+
+from pipelines.dbt import DBT_EXECUTABLE, DBT_PROJECT, revenue_marts
+from pipelines.ingest import build_ingest_assets
+from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
+from pipelines.publish import segments_release
+from pipelines.quality import client_segments_quality_gate
+from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.segmentation import client_profiles, client_segments, segment_mix
+from pipelines.settings import from_env
+
+ENV = from_env()
+SETTINGS = PipelineSettings()
+
+# One job writes the warehouse; the tag lets the instance's run queue keep such runs
+# from overlapping (dagster.yaml), and the in-process executor avoids one Python start
+# per step (FACTS: 135-148 s multiprocess vs about 44 s in process).
+WAREHOUSE_TAG = {"segments/warehouse": "write"}
+nightly_job = define_asset_job(
+    name="nightly_segments",
+    selection=AssetSelection.all(),
+    description="Ingest the night's exports, build the revenue marts, segment clients, "
+    "run the quality gate and publish segments.duckdb.",
+    tags=WAREHOUSE_TAG,
+    executor_def=in_process_executor,
+)
+
+defs = Definitions(
+    assets=[
+        *build_ingest_assets(SETTINGS.contract()),
+        revenue_marts,
+        client_profiles,
+        client_segments,
+        segment_mix,
+        segments_release,
+    ],
+    asset_checks=[client_segments_quality_gate],
+    jobs=[nightly_job],
+    schedules=[build_nightly_schedule(nightly_job, ENV.schedule_cron, ENV.schedule_timezone)],
+    sensors=[build_exports_sensor(nightly_job, SETTINGS)],
+    resources={
+        "settings": SETTINGS,
+        "warehouse": Warehouse(),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT.project_dir),
+            profiles_dir=str(DBT_PROJECT.profiles_dir),
+            dbt_executable=DBT_EXECUTABLE,
+        ),
+    },
+    executor=in_process_executor,
+)
