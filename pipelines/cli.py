@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.orchestration import run_config_for
 
     as_of = args.as_of or env.as_of
-    job = defs.get_job_def("nightly_segments")
+    job = defs.resolve_job_def("nightly_segments")
     log.info(
         "running %s (as_of %s), warehouse %s",
         job.name,

@@ -5,6 +5,7 @@ the Dagster group, the dbt folder and the warehouse schema share one name.
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -73,6 +74,8 @@ def revenue_marts(
     `dbt build` (models, dbt tests and unit tests) for the run's as_of."""
     with warehouse.connect(read_only=True) as con:
         as_of = settings.resolve_as_of(con)
+    # profiles.yml reads the path from here: dbt writes the file this run's resource names.
+    os.environ["SEGMENTS_WAREHOUSE_PATH"] = warehouse.path
     dbt_vars = settings.rules().dbt_vars(as_of)
     context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

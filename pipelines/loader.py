@@ -11,6 +11,7 @@ Invariant, checked on every load: rows_read == rows_loaded + rows_rejected.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,15 +102,20 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) ->
             d[0]
             for d in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description
         ]
+    # The header is read here, not sniffed: DuckDB's sniffer gives up on a file whose
+    # later records are ragged, and those records must become rejects, not a refusal.
+    with path.open("rb") as handle:
+        first_line = handle.readline()
     try:
-        rel = con.execute(
-            "select * from read_csv(?, header=true, all_varchar=true, delim=?, quote=?, "
-            "escape=?, sample_size=1) limit 0",
-            [str(path), spec.csv.delimiter, spec.csv.quote, spec.csv.quote],
-        )
-    except duckdb.Error as exc:
-        raise ContractError(f"{path.name}: cannot read as CSV ({exc})") from exc
-    return [d[0] for d in rel.description]
+        text = first_line.decode(spec.csv.encoding).lstrip("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"{path.name}: line 1 is not {spec.csv.encoding} text ({exc.reason} at byte "
+            f"{exc.start}); expected a CSV header row") from exc
+    if "\x00" in text:
+        raise ContractError(f"{path.name}: not a text file (NUL bytes in line 1); expected "
+                            "a CSV header row")
+    return next(csv.reader([text], delimiter=spec.csv.delimiter, quotechar=spec.csv.quote))
 
 
 def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> None:

@@ -1,0 +1,38 @@
+# The two commands a new user needs:  make run   and   make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test ui lint bench clean
+
+# Creates the virtual environment and installs the pinned ranges of pyproject.toml
+# (uv when it can be had: about 10 s instead of 90 s with pip), then parses the dbt
+# project so that the Dagster definitions load without a dbt step of their own.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]') \
+		|| $(BIN)/python -m pip install -q -e '.[dev]'
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## the nightly job once, end to end (sample exports unless SEGMENTS_EXPORTS_DIR is set)
+	$(BIN)/segments run
+
+test: install  ## the whole test suite
+	$(BIN)/pytest
+
+ui: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/segments ui
+
+lint: install
+	$(BIN)/ruff check pipelines assets expectations sample_data tests benchmarks
+	$(BIN)/ruff format --check pipelines assets expectations sample_data tests benchmarks
+
+bench: install  ## benchmark at 100,000 clients against a plain DuckDB baseline
+	$(BIN)/python -m benchmarks.run_benchmark --clients 100000
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs
