@@ -19,7 +19,6 @@ from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
 
 
-
 def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
     required = ", ".join(spec.required_columns)
 

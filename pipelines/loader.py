@@ -111,10 +111,12 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) ->
     except UnicodeDecodeError as exc:
         raise ContractError(
             f"{path.name}: line 1 is not {spec.csv.encoding} text ({exc.reason} at byte "
-            f"{exc.start}); expected a CSV header row") from exc
+            f"{exc.start}); expected a CSV header row"
+        ) from exc
     if "\x00" in text:
-        raise ContractError(f"{path.name}: not a text file (NUL bytes in line 1); expected "
-                            "a CSV header row")
+        raise ContractError(
+            f"{path.name}: not a text file (NUL bytes in line 1); expected a CSV header row"
+        )
     return next(csv.reader([text], delimiter=spec.csv.delimiter, quotechar=spec.csv.quote))
 
 

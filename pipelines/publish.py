@@ -32,6 +32,21 @@ from pipelines.settings import OWNER
 PUBLISHED_FILE = "segments.duckdb"
 
 
+# What a reader of load_report must know beyond row counts (DOMAIN 1-2): billed
+# accounts missing from tonight's CRM keep their revenue with empty attributes, and
+# lines with no FX rate cannot be converted.
+LOAD_NOTES_SQL = """
+    select 'invoice_lines' as source, concat_ws('; ',
+        case when count(*) filter (where not is_in_crm) > 0 then
+            count(*) filter (where not is_in_crm) || ' billed client(s) missing from the '
+            || 'CRM snapshot: revenue kept, attributes empty' end,
+        case when (select count(*) from wh.intermediate.int_invoice_lines_missing_fx_rate) > 0
+            then (select count(*) from wh.intermediate.int_invoice_lines_missing_fx_rate)
+            || ' line(s) without an FX rate, left out of revenue' end) as notes
+    from wh.marts.dim_clients
+"""
+
+
 @dataclass(frozen=True)
 class PublishedTable:
     name: str
@@ -61,9 +76,11 @@ def published_tables() -> list[PublishedTable]:
         ),
         PublishedTable(
             "load_report",
-            "select source, file_name, sha256, rows_read, rows_loaded, "
-            "rows_rejected, run_id as loaded_by_run_id, loaded_at, "
-            "?::date as as_of, " + stamp + " from wh.raw.load_report order by source",
+            "select r.source, r.file_name, r.sha256, r.rows_read, r.rows_loaded, "
+            "r.rows_rejected, coalesce(n.notes, '') as notes, "
+            "r.run_id as loaded_by_run_id, r.loaded_at, ?::date as as_of, "
+            f"{stamp} from wh.raw.load_report as r "
+            f"left join ({LOAD_NOTES_SQL}) as n using (source) order by r.source",
         ),
     ]
 

@@ -98,7 +98,9 @@ def client_segments_quality_gate(
         expectations = expectations_for_night(con, settings)
         outcome = validate_client_segments(frame, expectations)
         fingerprint = table_fingerprint(con, AUDITED_TABLE)
-        record_audit(con, context.op_execution_context.run_id, fingerprint, outcome.success, outcome.failures)
+        record_audit(
+            con, context.op_execution_context.run_id, fingerprint, outcome.success, outcome.failures
+        )
     for failure in outcome.failures:
         context.log.error(f"quality gate: {failure}")
     return AssetCheckResult(

@@ -20,6 +20,8 @@ def retry_on_io_errors(context: OpExecutionContext) -> Iterator[None]:
         yield
     except (OSError, duckdb.IOException) as exc:
         delay = FIRST_DELAY_SECONDS * 2**context.retry_number
-        context.log.warning(f"transient I/O error ({exc}); retry "
-                            f"{context.retry_number + 1} of {MAX_IO_RETRIES} in {delay} s")
+        context.log.warning(
+            f"transient I/O error ({exc}); retry "
+            f"{context.retry_number + 1} of {MAX_IO_RETRIES} in {delay} s"
+        )
         raise RetryRequested(max_retries=MAX_IO_RETRIES, seconds_to_wait=delay) from exc

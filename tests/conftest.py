@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="segments-tests-"))
-os.environ.update({
-    "SEGMENTS_DATA_DIR": str(SESSION_DIR / "data"),
-    "SEGMENTS_EXPORTS_DIR": str(SESSION_DIR / "exports"),
-    "SEGMENTS_PUBLISH_DIR": str(SESSION_DIR / "publish"),
-})
+os.environ.update(
+    {
+        "SEGMENTS_DATA_DIR": str(SESSION_DIR / "data"),
+        "SEGMENTS_EXPORTS_DIR": str(SESSION_DIR / "exports"),
+        "SEGMENTS_PUBLISH_DIR": str(SESSION_DIR / "publish"),
+    }
+)
 os.environ.pop("SEGMENTS_AS_OF", None)
 os.environ.pop("SEGMENTS_CONFIG", None)
 
@@ -35,11 +37,16 @@ def e2e_run():
     generate(exports, SampleSpec(clients=SAMPLE_CLIENTS, end_date=SAMPLE_END_DATE, seed=7))
     instance = DagsterInstance.ephemeral()
     result = defs.resolve_job_def("nightly_segments").execute_in_process(
-        instance=instance, raise_on_error=False)
+        instance=instance, raise_on_error=False
+    )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return {"result": result, "instance": instance, "exports": exports,
-            "publish": Path(os.environ["SEGMENTS_PUBLISH_DIR"]) / "segments.duckdb",
-            "warehouse": Path(os.environ["SEGMENTS_DATA_DIR"]) / "warehouse.duckdb"}
+    return {
+        "result": result,
+        "instance": instance,
+        "exports": exports,
+        "publish": Path(os.environ["SEGMENTS_PUBLISH_DIR"]) / "segments.duckdb",
+        "warehouse": Path(os.environ["SEGMENTS_DATA_DIR"]) / "warehouse.duckdb",
+    }
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -20,8 +20,14 @@ from assets.config import load_rules
 from pipelines.settings import REPO_ROOT
 
 RULES = load_rules()
-PUBLISHED_TABLES = {"client_segments", "segment_mix", "client_revenue_monthly",
-                    "portfolio_concentration", "load_report", "release"}
+PUBLISHED_TABLES = {
+    "client_segments",
+    "segment_mix",
+    "client_revenue_monthly",
+    "portfolio_concentration",
+    "load_report",
+    "release",
+}
 
 
 def published(e2e_run, sql: str) -> pd.DataFrame:
@@ -50,19 +56,25 @@ def expected_revenue(e2e_run, as_of) -> pd.DataFrame:
     lines = pd.read_csv(e2e_run["exports"] / "invoice_lines.csv", dtype=str)
     lines["amount_text"] = lines["amount"]
     lines["amount"] = pd.to_numeric(lines["amount"], errors="coerce")
-    lines["invoice_date"] = pd.to_datetime(lines["invoice_date"], format="%Y-%m-%d",
-                                           errors="coerce")
+    lines["invoice_date"] = pd.to_datetime(
+        lines["invoice_date"], format="%Y-%m-%d", errors="coerce"
+    )
     lines = lines.dropna(subset=["amount", "invoice_date", "account_id"])  # the rejects
-    lines = lines[(lines["status"] != "cancelled")
-                  & (lines["invoice_date"] <= pd.Timestamp(as_of))]
+    lines = lines[(lines["status"] != "cancelled") & (lines["invoice_date"] <= pd.Timestamp(as_of))]
     fx = pd.read_csv(e2e_run["exports"] / "fx_rates.csv", parse_dates=["rate_date"])
-    lines = pd.merge_asof(lines.sort_values("invoice_date"), fx.sort_values("rate_date"),
-                          left_on="invoice_date", right_on="rate_date", by="currency")
+    lines = pd.merge_asof(
+        lines.sort_values("invoice_date"),
+        fx.sort_values("rate_date"),
+        left_on="invoice_date",
+        right_on="rate_date",
+        by="currency",
+    )
     lines["rate"] = lines["rate_to_reporting"].where(lines["currency"] != "RUB", 1.0)
     # Exact decimals, half away from zero (accounting rounding, as DuckDB's DECIMAL round).
     lines["amount_rub"] = [
         float((Decimal(a) * Decimal(str(r))).quantize(Decimal("0.01"), ROUND_HALF_UP))
-        for a, r in zip(lines["amount_text"], lines["rate"], strict=True)]
+        for a, r in zip(lines["amount_text"], lines["rate"], strict=True)
+    ]
     t12_start = pd.Timestamp(as_of) - pd.DateOffset(months=12)
     base_start = pd.Timestamp(as_of) - pd.DateOffset(months=24)
     base = lines[lines["invoice_date"] > base_start]["account_id"].unique()
@@ -73,8 +85,9 @@ def expected_revenue(e2e_run, as_of) -> pd.DataFrame:
 
 
 def test_every_table_is_published_in_one_file(e2e_run):
-    tables = set(published(e2e_run, "select table_name from information_schema.tables")
-                 ["table_name"])
+    tables = set(
+        published(e2e_run, "select table_name from information_schema.tables")["table_name"]
+    )
     assert tables == PUBLISHED_TABLES
 
 
@@ -86,11 +99,29 @@ def test_as_of_defaults_to_the_latest_invoice_date(e2e_run, as_of):
 
 def test_client_segments_has_the_documented_columns(segments):
     assert list(segments.columns) == [
-        "account_id", "account_name", "as_of", "segment", "segment_reason", "service_model",
-        "abc_class", "revenue_t12m", "revenue_prev_t12m", "growth", "revenue_share",
-        "revenue_rank", "active_months_24m", "growth_potential", "size_tier",
-        "corporate_tier", "industry", "region", "owner", "run_id", "config_version",
-        "published_at"]
+        "account_id",
+        "account_name",
+        "as_of",
+        "segment",
+        "segment_reason",
+        "service_model",
+        "abc_class",
+        "revenue_t12m",
+        "revenue_prev_t12m",
+        "growth",
+        "revenue_share",
+        "revenue_rank",
+        "active_months_24m",
+        "growth_potential",
+        "size_tier",
+        "corporate_tier",
+        "industry",
+        "region",
+        "owner",
+        "run_id",
+        "config_version",
+        "published_at",
+    ]
 
 
 def test_every_published_row_carries_as_of_run_id_and_config_version(e2e_run, as_of):
@@ -118,7 +149,8 @@ def test_revenue_t12m_matches_an_independent_recomputation_to_the_kopeck(
 
 def test_ranks_shares_and_abc_classes_follow_domain_2_and_3(segments):
     paying = segments[segments["revenue_t12m"] > 0].sort_values(
-        ["revenue_t12m", "account_id"], ascending=[False, True])
+        ["revenue_t12m", "account_id"], ascending=[False, True]
+    )
     assert list(paying["revenue_rank"]) == list(range(1, len(paying) + 1))
     assert segments.loc[segments["revenue_t12m"] <= 0, "revenue_rank"].isna().all()
     total = paying["revenue_t12m"].sum()
@@ -135,19 +167,25 @@ def test_segments_follow_the_rules_in_order(e2e_run, segments, as_of):
     paying = int((frame["revenue_t12m"] > 0).sum())
     cutoff = math.ceil(paying * 5 / 100)
     lapsed = pd.to_datetime(frame["last_invoice_date"]) <= pd.Timestamp(as_of - dt.timedelta(180))
-    is_ballast = (frame["abc_class"] == "C") & ~frame["growth_potential"] & (
-        (frame["active_months_24m"] <= 1) | lapsed)
+    is_ballast = (
+        (frame["abc_class"] == "C")
+        & ~frame["growth_potential"]
+        & ((frame["active_months_24m"] <= 1) | lapsed)
+    )
     is_vip = (frame["abc_class"] == "A") & (frame["revenue_rank"] <= cutoff)
     is_strategic = frame["growth_potential"] & (
-        frame["abc_class"].isin(["A", "B"]) | frame["size_tier"].isin(["umm", "enterprise"]))
+        frame["abc_class"].isin(["A", "B"]) | frame["size_tier"].isin(["umm", "enterprise"])
+    )
     expected = is_ballast.map({True: "ballast", False: None})
     expected = expected.fillna(is_vip.map({True: "vip", False: None}))
     expected = expected.fillna(is_strategic.map({True: "strategic", False: None}))
     expected = expected.fillna("typical")
     assert (frame["segment"] == expected).all()
     assert set(frame["segment"]) == {"vip", "strategic", "typical", "ballast"}
-    assert all(reason.startswith(f"{segment}:")
-               for reason, segment in zip(frame["segment_reason"], frame["segment"], strict=True))
+    assert all(
+        reason.startswith(f"{segment}:")
+        for reason, segment in zip(frame["segment_reason"], frame["segment"], strict=True)
+    )
 
 
 def test_corporate_tiers_follow_revenue_rank(segments):
@@ -162,14 +200,15 @@ def test_segment_mix_counts_match_client_segments(e2e_run, segments):
     counts = segments["segment"].value_counts()
     for name in ("vip", "strategic", "typical", "ballast"):
         assert mix.loc[name, "clients"] == counts.get(name, 0)
-        assert (mix.loc[name, "healthy_min_share"], mix.loc[name, "healthy_max_share"]) == \
-            RULES.segments.healthy_mix[name]
+        assert (
+            mix.loc[name, "healthy_min_share"],
+            mix.loc[name, "healthy_max_share"],
+        ) == RULES.segments.healthy_mix[name]
 
 
 def test_portfolio_concentration_matches_the_ranked_shares(e2e_run, segments):
     portfolio = published(e2e_run, "select * from portfolio_concentration").iloc[0]
-    shares = segments.dropna(subset=["revenue_rank"]).sort_values("revenue_rank")[
-        "revenue_share"]
+    shares = segments.dropna(subset=["revenue_rank"]).sort_values("revenue_rank")["revenue_share"]
     assert portfolio["top5_share"] == pytest.approx(shares.head(5).sum())
     assert portfolio["hhi"] == pytest.approx(((shares * 100) ** 2).sum())
 
@@ -178,8 +217,15 @@ def test_monthly_revenue_has_24_months_per_client_with_movements(e2e_run, segmen
     monthly = published(e2e_run, "select * from client_revenue_monthly")
     per_client = monthly.groupby("account_id")["revenue_month"].nunique()
     assert (per_client == 24).all() and set(per_client.index) == set(segments["account_id"])
-    assert set(monthly["movement"]) <= {"new", "expansion", "contraction", "churn",
-                                        "reactivation", "flat", "inactive"}
+    assert set(monthly["movement"]) <= {
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+        "flat",
+        "inactive",
+    }
 
 
 def test_load_report_accounts_for_every_row_and_the_rejects_are_kept(e2e_run):
@@ -187,6 +233,13 @@ def test_load_report_accounts_for_every_row_and_the_rejects_are_kept(e2e_run):
     assert (report["rows_read"] == report["rows_loaded"] + report["rows_rejected"]).all()
     assert report.loc["invoice_lines", "rows_rejected"] == 3
     assert report["sha256"].str.len().eq(64).all()
+    missing = warehouse(e2e_run, "select count(*) as n from marts.dim_clients where not is_in_crm")[
+        "n"
+    ].iat[0]
+    assert missing > 0  # the sample drops 0.3% of billed clients from the CRM
+    assert report.loc["invoice_lines", "notes"].startswith(
+        f"{missing} billed client(s) missing from the CRM snapshot"
+    )
     rejects = warehouse(e2e_run, "select * from raw.rejects where source = 'invoice_lines'")
     assert set(rejects["column_name"]) == {"account_id", "amount", "invoice_date"}
     assert rejects["line"].min() > 1
@@ -196,8 +249,10 @@ def test_no_personal_data_is_published(e2e_run):
     columns = published(e2e_run, "select table_name, column_name from information_schema.columns")
     forbidden = {"full_name", "email", "phone", "title", "contact_id"}
     assert not forbidden & set(columns["column_name"])
-    text = published(e2e_run, "select string_agg(segment_reason || coalesce(account_name, ''))"
-                              " as t from client_segments")["t"].iat[0]
+    text = published(
+        e2e_run,
+        "select string_agg(segment_reason || coalesce(account_name, '')) as t from client_segments",
+    )["t"].iat[0]
     assert "@" not in text
 
 
@@ -205,13 +260,17 @@ def test_dbt_tests_ran_as_asset_checks(e2e_run):
     evaluations = e2e_run["result"].get_asset_check_evaluations()
     by_asset = {e.asset_key for e in evaluations}
     assert AssetKey(["marts", "dim_clients"]) in by_asset
-    assert all(e.passed for e in evaluations if e.asset_key != AssetKey(["intermediate",
-               "int_invoice_lines_missing_fx_rate"]))
+    assert all(
+        e.passed
+        for e in evaluations
+        if e.asset_key != AssetKey(["intermediate", "int_invoice_lines_missing_fx_rate"])
+    )
     gate = [e for e in evaluations if e.check_name == "client_segments_quality_gate"]
     assert len(gate) == 1 and gate[0].passed
 
 
 # --- Stateful tests: they change the warehouse or the publication, so they come last.
+
 
 def failure_messages(result) -> str:
     """What the failed steps said: the Failure's description and the error message."""
@@ -226,9 +285,11 @@ def failure_messages(result) -> str:
 
 
 def _segments_and_publish_keys():
-    return [AssetKey(["segmentation", "client_segments"]),
-            AssetKey(["segmentation", "segment_mix"]),
-            AssetKey(["publish", "segments_release"])]
+    return [
+        AssetKey(["segmentation", "client_segments"]),
+        AssetKey(["segmentation", "segment_mix"]),
+        AssetKey(["publish", "segments_release"]),
+    ]
 
 
 def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp_path):
@@ -242,38 +303,54 @@ def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp
     strict_path.write_text(yaml.safe_dump(strict))
 
     failed = job.execute_in_process(
-        instance=e2e_run["instance"], raise_on_error=False,
+        instance=e2e_run["instance"],
+        raise_on_error=False,
         asset_selection=_segments_and_publish_keys(),
-        run_config={"resources": {"settings": {"config": {"rules_path": str(strict_path)}}}})
+        run_config={"resources": {"settings": {"config": {"rules_path": str(strict_path)}}}},
+    )
     assert not failed.success
-    gate = [e for e in failed.get_asset_check_evaluations()
-            if e.check_name == "client_segments_quality_gate"]
+    gate = [
+        e
+        for e in failed.get_asset_check_evaluations()
+        if e.check_name == "client_segments_quality_gate"
+    ]
     assert len(gate) == 1 and not gate[0].passed
-    materialized = {m.asset_key for m in failed.get_asset_materialization_events()
-                    for m in [m.event_specific_data.materialization]}
+    materialized = {
+        m.asset_key
+        for m in failed.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    }
     assert AssetKey(["publish", "segments_release"]) not in materialized
     assert e2e_run["publish"].read_bytes() == before
 
     # A run that selects only publication after the failed audit publishes nothing.
     publish_only = job.execute_in_process(
-        instance=e2e_run["instance"], raise_on_error=False,
-        asset_selection=[AssetKey(["publish", "segments_release"])])
+        instance=e2e_run["instance"],
+        raise_on_error=False,
+        asset_selection=[AssetKey(["publish", "segments_release"])],
+    )
     assert not publish_only.success
     message = failure_messages(publish_only)
     assert "latest audit" in message and "Nothing was published" in message
     assert e2e_run["publish"].read_bytes() == before
 
     # A passing audit again, then a table changed after it: still not published.
-    restored = job.execute_in_process(instance=e2e_run["instance"], raise_on_error=False,
-                                      asset_selection=_segments_and_publish_keys())
+    restored = job.execute_in_process(
+        instance=e2e_run["instance"],
+        raise_on_error=False,
+        asset_selection=_segments_and_publish_keys(),
+    )
     assert restored.success
     with duckdb.connect(str(e2e_run["warehouse"])) as con:
-        con.execute("update segmentation.client_segments set segment = 'vip' "
-                    "where segment = 'ballast'")
+        con.execute(
+            "update segmentation.client_segments set segment = 'vip' where segment = 'ballast'"
+        )
     republished = e2e_run["publish"].read_bytes()
     tampered = job.execute_in_process(
-        instance=e2e_run["instance"], raise_on_error=False,
-        asset_selection=[AssetKey(["publish", "segments_release"])])
+        instance=e2e_run["instance"],
+        raise_on_error=False,
+        asset_selection=[AssetKey(["publish", "segments_release"])],
+    )
     assert not tampered.success
     assert "changed since its last passing audit" in failure_messages(tampered)
     assert e2e_run["publish"].read_bytes() == republished
@@ -284,8 +361,10 @@ def test_a_second_night_with_as_of_from_run_config(e2e_run):
 
     night = dt.date(2026, 6, 30)
     result = defs.resolve_job_def("nightly_segments").execute_in_process(
-        instance=e2e_run["instance"], raise_on_error=False,
-        run_config={"resources": {"settings": {"config": {"as_of": night.isoformat()}}}})
+        instance=e2e_run["instance"],
+        raise_on_error=False,
+        run_config={"resources": {"settings": {"config": {"as_of": night.isoformat()}}}},
+    )
     assert result.success
     release = published(e2e_run, "select as_of, run_id from release").iloc[0]
     assert release["as_of"].date() == night and release["run_id"] == result.run_id

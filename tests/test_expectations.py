@@ -8,14 +8,27 @@ from pipelines.segmentation import CLIENT_SEGMENTS_COLUMNS
 
 def good_frame() -> pd.DataFrame:
     rows = []
-    for i, (segment, abc, revenue, rank) in enumerate([
-        ("vip", "A", 500.10, 1), ("strategic", "A", 200.20, 2), ("typical", "B", 100.30, 3),
-        ("typical", "C", 50.40, 4), ("ballast", "C", 0.0, None),
-    ]):
+    for i, (segment, abc, revenue, rank) in enumerate(
+        [
+            ("vip", "A", 500.10, 1),
+            ("strategic", "A", 200.20, 2),
+            ("typical", "B", 100.30, 3),
+            ("typical", "C", 50.40, 4),
+            ("ballast", "C", 0.0, None),
+        ]
+    ):
         row = dict.fromkeys(CLIENT_SEGMENTS_COLUMNS)
-        row.update(account_id=f"C{i}", segment=segment, abc_class=abc, revenue_t12m=revenue,
-                   revenue_rank=rank, size_tier="smb", corporate_tier="top100",
-                   segment_reason="because", as_of=pd.Timestamp("2026-10-31"))
+        row.update(
+            account_id=f"C{i}",
+            segment=segment,
+            abc_class=abc,
+            revenue_t12m=revenue,
+            revenue_rank=rank,
+            size_tier="smb",
+            corporate_tier="top100",
+            segment_reason="because",
+            as_of=pd.Timestamp("2026-10-31"),
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=CLIENT_SEGMENTS_COLUMNS)
 
@@ -59,14 +72,16 @@ def test_unknown_segment_and_tier_fail():
 
 def test_revenue_off_by_two_kopecks_fails_and_by_none_passes():
     assert failed_types(good_frame(), revenue_t12m_total=851.02) == {
-        "expect_column_sum_to_be_between"}
+        "expect_column_sum_to_be_between"
+    }
     assert failed_types(good_frame(), revenue_t12m_total=851.00) == set()
 
 
 def test_a_client_missing_from_the_base_or_an_extra_one_fails():
     frame = good_frame()
     assert "expect_table_row_count_to_equal" in failed_types(
-        frame.iloc[:4], revenue_t12m_total=851.0)
+        frame.iloc[:4], revenue_t12m_total=851.0
+    )
     frame.loc[0, "account_id"] = "X9"
     assert "expect_column_values_to_be_in_set" in failed_types(frame)
 
@@ -79,7 +94,8 @@ def test_vip_ranked_beyond_the_cutoff_fails():
 
 def test_missing_column_fails():
     assert "expect_table_columns_to_match_set" in failed_types(
-        good_frame().drop(columns=["segment_reason"]))
+        good_frame().drop(columns=["segment_reason"])
+    )
 
 
 def test_empty_table_fails_the_row_count_floor():

@@ -10,7 +10,9 @@ from pipelines.loader import ContractError, find_export, load_export
 from pipelines.settings import REPO_ROOT
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
-INVOICE_HEADER = "invoice_id,line_no,account_id,invoice_date,amount,currency,product_code,status,due_date,paid_date"
+INVOICE_HEADER = (
+    "invoice_id,line_no,account_id,invoice_date,amount,currency,product_code,status,due_date,paid_date"
+)
 
 
 @pytest.fixture
@@ -33,29 +35,43 @@ def rejects(con) -> list[tuple]:
 
 
 def test_good_rows_load_with_their_declared_types(con, tmp_path):
-    path = write(tmp_path, "invoice_lines.csv", INVOICE_HEADER + "\n"
-                 "INV-1,1,C1,2026-01-15,1234.56,USD,MOBILE,paid,2026-02-14,2026-02-10\n"
-                 "INV-1,2,C1,2026-01-15,-10.00,,,,,\n")
+    path = write(
+        tmp_path,
+        "invoice_lines.csv",
+        INVOICE_HEADER + "\n"
+        "INV-1,1,C1,2026-01-15,1234.56,USD,MOBILE,paid,2026-02-14,2026-02-10\n"
+        "INV-1,2,C1,2026-01-15,-10.00,,,,,\n",
+    )
     result = load_export(con, CONTRACT["invoice_lines"], path, "run-1")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
-    row = con.execute("select amount, invoice_date, paid_date, currency, _source_line "
-                      "from raw.invoice_lines order by line_no").fetchall()
+    row = con.execute(
+        "select amount, invoice_date, paid_date, currency, _source_line "
+        "from raw.invoice_lines order by line_no"
+    ).fetchall()
     assert str(row[0][0]) == "1234.56" and str(row[0][1]) == "2026-01-15"
     assert row[1][3] is None  # an empty field is NULL, not ''
     assert [r[4] for r in row] == [2, 3]
-    types = dict(con.execute("select column_name, data_type from information_schema.columns "
-                             "where table_name = 'invoice_lines'").fetchall())
+    types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'invoice_lines'"
+        ).fetchall()
+    )
     assert types["amount"] == "DECIMAL(18,2)" and types["invoice_date"] == "DATE"
 
 
 def test_bad_values_are_rejected_with_line_column_value_and_reason(con, tmp_path):
-    path = write(tmp_path, "invoice_lines.csv", INVOICE_HEADER + "\n"
-                 "INV-1,1,C1,2026-01-15,100.00,RUB,M,paid,,\n"           # line 2: good
-                 "INV-2,1,,2026-01-15,100.00,RUB,M,paid,,\n"             # line 3: no key
-                 "INV-3,1,C1,2026-01-15,12O.50,RUB,M,paid,,\n"           # line 4: letter O
-                 "INV-4,1,C1,15.01.2026,99.00,RUB,M,paid,,\n"            # line 5: date format
-                 "INV-5,1,C1,2026-01-15,99.00,RUB,M,refunded,,\n"        # line 6: status
-                 "INV-6,x,C1,2026-01-15,99.00,RUB,M,paid,,\n")           # line 7: line_no
+    path = write(
+        tmp_path,
+        "invoice_lines.csv",
+        INVOICE_HEADER + "\n"
+        "INV-1,1,C1,2026-01-15,100.00,RUB,M,paid,,\n"  # line 2: good
+        "INV-2,1,,2026-01-15,100.00,RUB,M,paid,,\n"  # line 3: no key
+        "INV-3,1,C1,2026-01-15,12O.50,RUB,M,paid,,\n"  # line 4: letter O
+        "INV-4,1,C1,15.01.2026,99.00,RUB,M,paid,,\n"  # line 5: date format
+        "INV-5,1,C1,2026-01-15,99.00,RUB,M,refunded,,\n"  # line 6: status
+        "INV-6,x,C1,2026-01-15,99.00,RUB,M,paid,,\n",
+    )  # line 7: line_no
     result = load_export(con, CONTRACT["invoice_lines"], path, "run-1")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 1, 5)
     assert rejects(con) == [
@@ -66,14 +82,19 @@ def test_bad_values_are_rejected_with_line_column_value_and_reason(con, tmp_path
         (7, "line_no", "x", "expected a whole number"),
     ]
     assert con.execute("select distinct file_name, run_id from raw.rejects").fetchall() == [
-        ("invoice_lines.csv", "run-1")]
+        ("invoice_lines.csv", "run-1")
+    ]
 
 
 def test_structurally_bad_record_is_rejected_and_later_lines_keep_their_numbers(con, tmp_path):
-    path = write(tmp_path, "products.csv", "product_code,name,family,is_standard\n"
-                 "P1,One,f,true\n"
-                 "P2,Two,f,true,unexpected\n"   # line 3: too many columns
-                 "P3,Three,f,maybe\n")          # line 4: not a boolean
+    path = write(
+        tmp_path,
+        "products.csv",
+        "product_code,name,family,is_standard\n"
+        "P1,One,f,true\n"
+        "P2,Two,f,true,unexpected\n"  # line 3: too many columns
+        "P3,Three,f,maybe\n",
+    )  # line 4: not a boolean
     result = load_export(con, CONTRACT["products"], path, "run-1")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 1, 2)
     lines = [(r[0], r[1]) for r in rejects(con)]
@@ -111,29 +132,47 @@ def test_duplicate_keys_keep_the_last_row_and_report_the_others(con, tmp_path):
     result = load_export(con, CONTRACT["accounts"], path, "run-1")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
     assert con.execute("select name from raw.accounts where account_id = 'C1'").fetchall() == [
-        ("New",)]
+        ("New",)
+    ]
     assert rejects(con) == [(2, "account_id", "C1", "duplicate key: superseded by line 4")]
 
 
 def test_invoice_lines_accumulate_and_a_newer_file_replaces_same_key(con, tmp_path):
-    first = write(tmp_path, "invoice_lines.csv", INVOICE_HEADER + "\n"
-                  "INV-1,1,C1,2026-01-15,100.00,RUB,M,issued,,\n"
-                  "INV-2,1,C1,2026-02-15,200.00,RUB,M,issued,,\n")
+    first = write(
+        tmp_path,
+        "invoice_lines.csv",
+        INVOICE_HEADER + "\n"
+        "INV-1,1,C1,2026-01-15,100.00,RUB,M,issued,,\n"
+        "INV-2,1,C1,2026-02-15,200.00,RUB,M,issued,,\n",
+    )
     load_export(con, CONTRACT["invoice_lines"], first, "run-1")
-    delta = write(tmp_path, "invoice_lines.csv", INVOICE_HEADER + "\n"
-                  "INV-2,1,C1,2026-02-15,200.00,RUB,M,paid,,2026-03-01\n"
-                  "INV-3,1,C1,2026-03-15,300.00,RUB,M,issued,,\n")
+    delta = write(
+        tmp_path,
+        "invoice_lines.csv",
+        INVOICE_HEADER + "\n"
+        "INV-2,1,C1,2026-02-15,200.00,RUB,M,paid,,2026-03-01\n"
+        "INV-3,1,C1,2026-03-15,300.00,RUB,M,issued,,\n",
+    )
     result = load_export(con, CONTRACT["invoice_lines"], delta, "run-2")
     assert result.rows_in_table == 3
-    assert con.execute("select invoice_id, status from raw.invoice_lines order by 1").fetchall() == [
-        ("INV-1", "issued"), ("INV-2", "paid"), ("INV-3", "issued")]
+    assert con.execute(
+        "select invoice_id, status from raw.invoice_lines order by 1"
+    ).fetchall() == [("INV-1", "issued"), ("INV-2", "paid"), ("INV-3", "issued")]
 
 
 def test_snapshot_sources_are_replaced_whole(con, tmp_path):
-    load_export(con, CONTRACT["accounts"],
-                write(tmp_path, "accounts.csv", "account_id,name\nC1,a\nC2,b\n"), "run-1")
-    load_export(con, CONTRACT["accounts"],
-                write(tmp_path, "accounts.csv", "account_id,name\nC2,b\n"), "run-2")
+    load_export(
+        con,
+        CONTRACT["accounts"],
+        write(tmp_path, "accounts.csv", "account_id,name\nC1,a\nC2,b\n"),
+        "run-1",
+    )
+    load_export(
+        con,
+        CONTRACT["accounts"],
+        write(tmp_path, "accounts.csv", "account_id,name\nC2,b\n"),
+        "run-2",
+    )
     assert con.execute("select account_id from raw.accounts").fetchall() == [("C2",)]
 
 
@@ -146,15 +185,19 @@ def test_absent_optional_file_gives_an_empty_typed_table(con):
 def test_load_report_records_counts_and_hash(con, tmp_path):
     path = write(tmp_path, "accounts.csv", "account_id,name\nC1,a\n,b\n")
     load_export(con, CONTRACT["accounts"], path, "run-1")
-    row = con.execute("select file_name, rows_read, rows_loaded, rows_rejected, length(sha256) "
-                      "from raw.load_report where source = 'accounts'").fetchall()
+    row = con.execute(
+        "select file_name, rows_read, rows_loaded, rows_rejected, length(sha256) "
+        "from raw.load_report where source = 'accounts'"
+    ).fetchall()
     assert row == [("accounts.csv", 2, 1, 1, 64)]
 
 
 def test_parquet_exports_load_through_the_same_checks(con, tmp_path):
     path = tmp_path / "accounts.parquet"
-    con.execute(f"copy (select * from (values ('C1', 'a', 12), ('', 'b', 3)) "
-                f"t(account_id, name, employees)) to '{path}'")
+    con.execute(
+        f"copy (select * from (values ('C1', 'a', 12), ('', 'b', 3)) "
+        f"t(account_id, name, employees)) to '{path}'"
+    )
     result = load_export(con, CONTRACT["accounts"], path, "run-1")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
     assert con.execute("select employees from raw.accounts").fetchall() == [(12,)]

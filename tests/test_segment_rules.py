@@ -17,9 +17,16 @@ AS_OF = dt.date(2026, 10, 31)
 def client(**overrides) -> dict:
     """A regular, unremarkable typical client; tests override what they exercise."""
     row = {
-        "account_id": "c1", "abc_class": "B", "revenue_t12m": 1000.0, "revenue_rank": 50,
-        "growth": 0.0, "potential": None, "employees": 50, "annual_revenue": None,
-        "weighted_open_pipeline": 0.0, "active_months_24m": 20,
+        "account_id": "c1",
+        "abc_class": "B",
+        "revenue_t12m": 1000.0,
+        "revenue_rank": 50,
+        "growth": 0.0,
+        "potential": None,
+        "employees": 50,
+        "annual_revenue": None,
+        "weighted_open_pipeline": 0.0,
+        "active_months_24m": 20,
         "last_invoice_date": pd.Timestamp("2026-10-15"),
     }
     row.update(overrides)
@@ -29,8 +36,10 @@ def client(**overrides) -> dict:
 def segment_of(rows: list[dict], paying_filler: int = 0) -> pd.DataFrame:
     """Profile and segment `rows`; `paying_filler` adds ranked C-class clients so the
     VIP cutoff, ceil(5% of paying clients), is what the test needs."""
-    filler = [client(account_id=f"f{i:04d}", abc_class="C", revenue_t12m=1.0,
-                     revenue_rank=10_000 + i) for i in range(paying_filler)]
+    filler = [
+        client(account_id=f"f{i:04d}", abc_class="C", revenue_t12m=1.0, revenue_rank=10_000 + i)
+        for i in range(paying_filler)
+    ]
     clients = pd.DataFrame(rows + filler)
     profiles = s.profile_clients(clients, RULES)
     segmented = s.segment_clients(clients, profiles, RULES, AS_OF)
@@ -40,19 +49,31 @@ def segment_of(rows: list[dict], paying_filler: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("employees", "annual_revenue", "expected"),
     [
-        (1, None, "soho"), (9, None, "soho"), (10, None, "smb"), (249, None, "smb"),
-        (250, None, "umm"), (999, None, "umm"), (1000, None, "enterprise"),
+        (1, None, "soho"),
+        (9, None, "soho"),
+        (10, None, "smb"),
+        (249, None, "smb"),
+        (250, None, "umm"),
+        (999, None, "umm"),
+        (1000, None, "enterprise"),
         (0, 50e9, "soho"),  # employees known: revenue is not consulted
-        (None, 29_999_999, "soho"), (None, 30e6, "smb"), (None, 2e9 - 1, "smb"),
-        (None, 2e9, "umm"), (None, 10e9 - 1, "umm"), (None, 10e9, "enterprise"),
+        (None, 29_999_999, "soho"),
+        (None, 30e6, "smb"),
+        (None, 2e9 - 1, "smb"),
+        (None, 2e9, "umm"),
+        (None, 10e9 - 1, "umm"),
+        (None, 10e9, "enterprise"),
         (None, None, "unknown"),
     ],
 )
 def test_size_tier_uses_employees_then_falls_back_to_revenue_bands(
     employees, annual_revenue, expected
 ):
-    tier = s.size_tier(pd.Series([employees], dtype="Float64"),
-                       pd.Series([annual_revenue], dtype="Float64"), RULES.size_tiers)
+    tier = s.size_tier(
+        pd.Series([employees], dtype="Float64"),
+        pd.Series([annual_revenue], dtype="Float64"),
+        RULES.size_tiers,
+    )
     assert tier.iat[0] == expected
 
 
@@ -91,8 +112,13 @@ class TestGrowthPotential:
         assert self.profile(potential="high").growth_potential
 
     def test_manager_none_vetoes_every_other_criterion(self):
-        row = self.profile(potential="none", growth=0.5, weighted_open_pipeline=10_000.0,
-                           employees=5000, abc_class="C")
+        row = self.profile(
+            potential="none",
+            growth=0.5,
+            weighted_open_pipeline=10_000.0,
+            employees=5000,
+            abc_class="C",
+        )
         assert not row.growth_potential
         assert "veto" in row.growth_potential_reason
 
@@ -131,10 +157,13 @@ class TestSegmentRules:
     def test_vip_is_class_a_within_the_rank_cutoff(self):
         # 40 paying clients: cutoff ceil(2.0) = 2.
         result = segment_of(
-            [client(account_id="a1", abc_class="A", revenue_rank=1),
-             client(account_id="a2", abc_class="A", revenue_rank=2),
-             client(account_id="a3", abc_class="A", revenue_rank=3)],
-            paying_filler=37)
+            [
+                client(account_id="a1", abc_class="A", revenue_rank=1),
+                client(account_id="a2", abc_class="A", revenue_rank=2),
+                client(account_id="a3", abc_class="A", revenue_rank=3),
+            ],
+            paying_filler=37,
+        )
         assert result.loc["a1", "segment"] == result.loc["a2", "segment"] == "vip"
         assert result.loc["a3", "segment"] == "typical"
         assert "rank 2 <= 2" in result.loc["a2", "segment_reason"]
@@ -144,14 +173,18 @@ class TestSegmentRules:
         assert result.loc["c1", "segment"] == "vip"
 
     def test_ballast_one_off_or_lapsed_class_c_without_potential(self):
-        result = segment_of([
-            client(account_id="oneoff", abc_class="C", active_months_24m=1),
-            client(account_id="lapsed", abc_class="C",
-                   last_invoice_date=pd.Timestamp("2026-05-04")),  # exactly 180 days
-            client(account_id="recent", abc_class="C",
-                   last_invoice_date=pd.Timestamp("2026-05-05")),  # 179 days
-            client(account_id="regular", abc_class="C", active_months_24m=2),
-        ])
+        result = segment_of(
+            [
+                client(account_id="oneoff", abc_class="C", active_months_24m=1),
+                client(
+                    account_id="lapsed", abc_class="C", last_invoice_date=pd.Timestamp("2026-05-04")
+                ),  # exactly 180 days
+                client(
+                    account_id="recent", abc_class="C", last_invoice_date=pd.Timestamp("2026-05-05")
+                ),  # 179 days
+                client(account_id="regular", abc_class="C", active_months_24m=2),
+            ]
+        )
         assert result.loc["oneoff", "segment"] == "ballast"
         assert result.loc["lapsed", "segment"] == "ballast"
         assert result.loc["recent", "segment"] == "typical"
@@ -165,17 +198,21 @@ class TestSegmentRules:
     def test_ballast_rule_is_evaluated_before_vip(self):
         # Class C can never be VIP, so ballast first only matters for C: a lapsed
         # large C client with no potential (manager veto) is ballast, not strategic.
-        result = segment_of([client(abc_class="C", employees=5000, potential="none",
-                                    active_months_24m=1)])
+        result = segment_of(
+            [client(abc_class="C", employees=5000, potential="none", active_months_24m=1)]
+        )
         assert result.loc["c1", "segment"] == "ballast"
 
     def test_strategic_needs_potential_and_class_a_b_or_large_size(self):
-        result = segment_of([
-            client(account_id="b_gp", abc_class="B", potential="high"),
-            client(account_id="c_big", abc_class="C", employees=300),  # white space
-            client(account_id="c_small_gp", abc_class="C", potential="high"),
-            client(account_id="a_not_vip", abc_class="A", revenue_rank=30, growth=0.5),
-        ], paying_filler=16)  # 20 paying: cutoff 1
+        result = segment_of(
+            [
+                client(account_id="b_gp", abc_class="B", potential="high"),
+                client(account_id="c_big", abc_class="C", employees=300),  # white space
+                client(account_id="c_small_gp", abc_class="C", potential="high"),
+                client(account_id="a_not_vip", abc_class="A", revenue_rank=30, growth=0.5),
+            ],
+            paying_filler=16,
+        )  # 20 paying: cutoff 1
         assert result.loc["b_gp", "segment"] == "strategic"
         assert result.loc["c_big", "segment"] == "strategic"
         assert "size tier umm" in result.loc["c_big", "segment_reason"]
@@ -196,16 +233,20 @@ def test_ballast_over_healthy_share_adds_reactivation_campaign():
     mostly_ballast = pd.Series(["ballast"] * 3 + ["typical"])
     healthy = pd.Series(["ballast"] + ["typical"] * 9)
     models = RULES.segments.service_models
-    assert s.service_models(mostly_ballast, RULES.segments).iat[0] == models[
-        "ballast_over_healthy_share"]
+    assert (
+        s.service_models(mostly_ballast, RULES.segments).iat[0]
+        == models["ballast_over_healthy_share"]
+    )
     assert s.service_models(healthy, RULES.segments).iat[0] == models["ballast"]
 
 
 def test_segment_mix_compares_actual_to_healthy_shares_and_raises_signals():
-    segments = pd.DataFrame({
-        "segment": ["vip"] * 2 + ["strategic"] * 1 + ["typical"] * 3 + ["ballast"] * 4,
-        "revenue_t12m": [400.0, 300.0, 100.0, 60.0, 40.0, 50.0, 10.0, 10.0, 20.0, 10.0],
-    })
+    segments = pd.DataFrame(
+        {
+            "segment": ["vip"] * 2 + ["strategic"] * 1 + ["typical"] * 3 + ["ballast"] * 4,
+            "revenue_t12m": [400.0, 300.0, 100.0, 60.0, 40.0, 50.0, 10.0, 10.0, 20.0, 10.0],
+        }
+    )
     mix = s.segment_mix(segments, RULES, top5_share=0.62).set_index("segment")
     assert mix.loc["vip", "clients"] == 2
     assert mix.loc["vip", "client_share"] == pytest.approx(0.2)

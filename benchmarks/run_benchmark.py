@@ -1,0 +1,192 @@
+"""Benchmark: the full nightly run against a plain DuckDB baseline on the same files.
+
+    python -m benchmarks.run_benchmark --clients 100000 [--repeat 3]
+
+Generates N sample clients (cached per N), then, each in its own process so peak RSS
+is measured per run: (1) the baseline, one DuckDB SQL script that reads the same CSV
+files and writes the same per-client revenue mart (t12m, prev, growth, first/last
+invoice, active months, products, overdue, rank, ABC) to Parquet; (2) `segments run`,
+the whole job (ingest with rejects, dbt build with its tests, segments, GX gate,
+publication). Prints medians and per-step times as Markdown.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASELINE_SQL = """
+create table lines as select * from read_csv('{exports}/invoice_lines.csv', header=true,
+    auto_detect=false, ignore_errors=true, columns={{
+    'invoice_id': 'VARCHAR', 'line_no': 'BIGINT', 'account_id': 'VARCHAR',
+    'invoice_date': 'DATE', 'amount': 'DECIMAL(18,2)', 'currency': 'VARCHAR',
+    'product_code': 'VARCHAR', 'status': 'VARCHAR', 'due_date': 'DATE', 'paid_date': 'DATE'}});
+create table fx as select * from read_csv('{exports}/fx_rates.csv', header=true,
+    auto_detect=false, columns={{'rate_date': 'DATE', 'currency': 'VARCHAR',
+    'rate_to_reporting': 'DECIMAL(18,6)'}});
+copy (
+  with conv as (
+    select l.*, round(l.amount * case when l.currency = 'RUB' then 1
+                else f.rate_to_reporting end, 2) as amt
+    from lines l asof left join fx f
+      on l.currency = f.currency and l.invoice_date >= f.rate_date
+    where l.status <> 'cancelled' and l.invoice_date <= date '{as_of}'),
+  b as (select date '{as_of}' as as_of),
+  monthly as (select account_id, date_trunc('month', invoice_date) m, sum(amt) r
+              from conv group by all),
+  act as (select account_id, count(*) filter (where r > 0) active_months_24m from monthly, b
+          where m >= date_trunc('month', as_of) - interval 23 month group by all),
+  per as (
+    select account_id,
+      coalesce(sum(amt) filter (where invoice_date > as_of - interval 12 month), 0) t12,
+      coalesce(sum(amt) filter (where invoice_date > as_of - interval 24 month
+                                and invoice_date <= as_of - interval 12 month), 0) prev,
+      min(invoice_date) first_invoice_date, max(invoice_date) last_invoice_date,
+      count(distinct product_code) filter (where invoice_date > as_of - interval 12 month) p,
+      sum(amt) filter (where due_date < as_of and (paid_date is null or paid_date > as_of)) od,
+      bool_or(invoice_date > as_of - interval 24 month) in_base
+    from conv, b group by all),
+  ranked as (
+    select per.*, act.active_months_24m,
+      case when prev > 0 then t12 / prev - 1 end growth,
+      row_number() over (order by t12 desc, account_id) rnk,
+      sum(t12) over (order by t12 desc, account_id rows between unbounded preceding
+                     and 1 preceding) before_amt,
+      sum(t12) over () total
+    from per left join act using (account_id) where in_base)
+  select *, case when t12 <= 0 then 'C' when coalesce(before_amt, 0) < 0.8 * total then 'A'
+                 when coalesce(before_amt, 0) < 0.95 * total then 'B' else 'C' end abc
+  from ranked
+) to '{out}' (format parquet);
+"""
+
+STEP_LINE = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s)')
+
+
+def timed(command: list[str], env: dict, log: Path) -> tuple[float, str]:
+    start = time.perf_counter()
+    with log.open("w") as handle:
+        subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - start, log.read_text()
+
+
+def run_isolated(command: list[str], env: dict, log: Path) -> tuple[float, float, str]:
+    """Run in a fresh process tree and report wall time and that tree's peak RSS."""
+    probe = [
+        sys.executable,
+        "-c",
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "r = subprocess.run(sys.argv[1:]); "
+        "print('BENCH', time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+        "sys.exit(r.returncode)",
+        *command,
+    ]
+    _, output = timed(probe, env, log)
+    seconds, peak = output.strip().splitlines()[-1].split()[1:3]
+    return float(seconds), float(peak), output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "segments-benchmark"
+    )
+    args = parser.parse_args()
+    work = args.workdir / f"{args.clients}"
+    exports = work / "exports"
+    work.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "SEGMENTS_EXPORTS_DIR": str(exports),
+        "SEGMENTS_DATA_DIR": str(work / "data"),
+        "SEGMENTS_PUBLISH_DIR": str(work / "publish"),
+    }
+    env.pop("SEGMENTS_AS_OF", None)
+    if not (exports / "invoice_lines.csv").exists():
+        seconds, _ = timed(
+            [
+                sys.executable,
+                "-m",
+                "sample_data.generate",
+                "--out",
+                str(exports),
+                "--clients",
+                str(args.clients),
+            ],
+            env,
+            work / "generate.log",
+        )
+        print(f"generated {args.clients} clients in {seconds:.1f} s")
+    lines = sum(1 for _ in (exports / "invoice_lines.csv").open("rb")) - 1
+    size_mb = (exports / "invoice_lines.csv").stat().st_size / 2**20
+    as_of = "2026-10-31"
+
+    baseline_sql = work / "baseline.sql"
+    baseline_sql.write_text(
+        BASELINE_SQL.format(exports=exports, as_of=as_of, out=work / "baseline_mart.parquet")
+    )
+    results = {"baseline": [], "pipeline": []}
+    steps: dict[str, list[float]] = {}
+    for i in range(args.repeat):
+        seconds, peak, _ = run_isolated(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; duckdb.connect().execute(open(sys.argv[1]).read())",
+                str(baseline_sql),
+            ],
+            env,
+            work / f"baseline{i}.log",
+        )
+        results["baseline"].append((seconds, peak))
+        if (work / "data").exists():
+            subprocess.run(["rm", "-rf", str(work / "data"), str(work / "publish")], check=True)
+        seconds, peak, output = run_isolated(
+            [str(Path(sys.executable).with_name("segments")), "run"], env, work / f"pipeline{i}.log"
+        )
+        results["pipeline"].append((seconds, peak))
+        for step, value, unit in STEP_LINE.findall(output):
+            steps.setdefault(step, []).append(float(value) / (1000 if unit == "ms" else 1))
+        print(
+            f"repeat {i + 1}: baseline {results['baseline'][-1][0]:.1f} s, "
+            f"pipeline {seconds:.1f} s",
+            flush=True,
+        )
+
+    def median(name: str, index: int) -> float:
+        return statistics.median(r[index] for r in results[name])
+
+    base_s, pipe_s = median("baseline", 0), median("pipeline", 0)
+    print(
+        f"\n### {args.clients:,} clients, {lines:,} invoice lines ({size_mb:,.0f} MB CSV), "
+        f"median of {args.repeat}\n"
+    )
+    print("| run | wall time | peak memory |\n|---|---:|---:|")
+    print(
+        f"| plain DuckDB baseline (CSV -> per-client mart) | {base_s:.1f} s | "
+        f"{median('baseline', 1):,.0f} MB |"
+    )
+    print(
+        f"| full nightly job (`segments run`) | {pipe_s:.1f} s | {median('pipeline', 1):,.0f} MB |"
+    )
+    print(
+        f"\nfull run / baseline = {pipe_s / base_s:.2f}x; "
+        f"overhead over 2x baseline = {pipe_s - 2 * base_s:.1f} s\n"
+    )
+    print("| step | median |\n|---|---:|")
+    for step, values in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"| {step} | {statistics.median(values):.2f} s |")
+
+
+if __name__ == "__main__":
+    main()

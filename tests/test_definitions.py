@@ -1,0 +1,151 @@
+"""The Dagster definitions explain themselves and keep the lineage unbroken."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    RunRequest,
+    build_schedule_context,
+    build_sensor_context,
+)
+
+from pipelines.contract import load_contract
+from pipelines.definitions import defs
+from pipelines.orchestration import build_exports_sensor
+from pipelines.resources import PipelineSettings
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
+GRAPH = defs.resolve_asset_graph()
+
+
+def test_every_expected_asset_is_defined():
+    keys = GRAPH.get_all_asset_keys()
+    expected = {AssetKey(["raw", name]) for name in CONTRACT} | {
+        AssetKey(["marts", "dim_clients"]),
+        AssetKey(["marts", "fct_invoice_lines"]),
+        AssetKey(["marts", "fct_client_revenue_monthly"]),
+        AssetKey(["marts", "portfolio_concentration"]),
+        AssetKey(["segmentation", "client_profiles"]),
+        AssetKey(["segmentation", "client_segments"]),
+        AssetKey(["segmentation", "segment_mix"]),
+        AssetKey(["publish", "segments_release"]),
+    }
+    assert expected <= keys
+    models = {p.stem for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")}
+    assert models == {k.path[-1] for k in keys if k.path[0] in ("staging", "intermediate", "marts")}
+
+
+def test_every_asset_has_a_description_owner_group_and_kinds():
+    for key in GRAPH.get_all_asset_keys():
+        node = GRAPH.get(key)
+        assert node.description and len(node.description) > 20, key
+        assert node.owners, key
+        assert node.group_name and node.group_name != "default", key
+        assert node.kinds, key
+
+
+def test_groups_follow_the_flow():
+    groups = {GRAPH.get(k).group_name for k in GRAPH.get_all_asset_keys()}
+    assert groups == {"ingest", "staging", "intermediate", "marts", "segmentation", "publish"}
+
+
+def test_dbt_sources_map_onto_the_ingest_assets():
+    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "sources.yml").read_text())
+    tables = {t["name"] for s in sources["sources"] for t in s["tables"]}
+    assert tables == set(CONTRACT)
+    for name in CONTRACT:
+        system = CONTRACT[name].system
+        staging = AssetKey(["staging", f"stg_{system}__{name}"])
+        assert AssetKey(["raw", name]) in GRAPH.get(staging).parent_keys
+
+
+def test_publication_depends_on_the_audited_table():
+    publish = GRAPH.get(AssetKey(["publish", "segments_release"]))
+    assert AssetKey(["segmentation", "client_segments"]) in publish.parent_keys
+
+
+def test_the_quality_gate_is_blocking():
+    checks = {k.name: k for k in GRAPH.asset_check_keys}
+    gate = checks["client_segments_quality_gate"]
+    assert gate.asset_key == AssetKey(["segmentation", "client_segments"])
+    specs = {spec.key: spec for checks_def in defs.asset_checks for spec in checks_def.check_specs}
+    assert specs[gate].blocking
+
+
+def test_dbt_tests_surface_as_asset_checks():
+    names = {k.name for k in GRAPH.asset_check_keys}
+    assert any(n.startswith("unique_dim_clients_account_id") for n in names)
+    assert any(n.startswith("accepted_values_dim_clients_abc_class") for n in names)
+
+
+def test_the_nightly_job_runs_in_process_and_is_tagged_as_a_warehouse_writer():
+    job = defs.resolve_job_def("nightly_segments")
+    assert job.executor_def.name == "in_process"
+    assert job.tags.get("segments/warehouse") == "write"
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    assert {"key": "segments/warehouse", "limit": 1} in config["run_queue"][
+        "tag_concurrency_limits"
+    ]
+
+
+def test_the_schedule_computes_the_night_before_at_two_in_moscow():
+    schedule = defs.resolve_schedule_def("nightly_segments_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Moscow"
+    context = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0))
+    request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.run_config["resources"]["settings"]["config"]["as_of"] == "2026-11-22"
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    return tmp_path
+
+
+def _evaluate(sensor, landing: Path, cursor: str | None = None):
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        result = sensor.evaluate_tick(context)
+        return result, context.cursor
+
+
+def test_sensor_waits_for_a_complete_set_and_keys_runs_by_content(landing):
+    job = defs.resolve_job_def("nightly_segments")
+    sensor = build_exports_sensor(job, PipelineSettings(exports_dir=str(landing)))
+    (landing / "accounts.csv").write_text("account_id,name\nC1,a\n")
+    result, _ = _evaluate(sensor, landing)
+    assert not result.run_requests and "waiting" in result.skip_message
+
+    (landing / "invoice_lines.csv").write_text("invoice_id\n")
+    result, cursor = _evaluate(sensor, landing)
+    assert len(result.run_requests) == 1
+    first_key = result.run_requests[0].run_key
+
+    result, _ = _evaluate(sensor, landing, cursor)
+    assert not result.run_requests  # nothing new since the last tick
+
+    (landing / "invoice_lines.csv").write_text("invoice_id\n")  # same content, new mtime
+    result, _ = _evaluate(sensor, landing, cursor)
+    assert result.run_requests[0].run_key == first_key  # Dagster runs a key only once
+
+
+def test_sensor_accepts_a_ready_marker_for_partial_sets(landing):
+    job = defs.resolve_job_def("nightly_segments")
+    sensor = build_exports_sensor(job, PipelineSettings(exports_dir=str(landing)))
+    (landing / "accounts.csv").write_text("account_id,name\n")
+    (landing / "_READY").write_text("")
+    result, _ = _evaluate(sensor, landing)
+    assert isinstance(result.run_requests[0], RunRequest)
+
+
+def test_settings_validate_as_of():
+    from dagster import Failure
+
+    with pytest.raises(Failure, match="not a date in format YYYY-MM-DD"):
+        PipelineSettings(as_of="31.10.2026").resolve_as_of(None)
+    assert PipelineSettings(as_of="2011-12-09").resolve_as_of(None) == dt.date(2011, 12, 9)
