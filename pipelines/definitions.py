@@ -1,9 +1,8 @@
 """The one Dagster entry point (workspace.yaml): assets, checks, job, schedule, sensor."""
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
 
-from pipelines.dbt import DBT_EXECUTABLE, DBT_PROJECT, revenue_marts
+from pipelines.dbt import DBT_EXECUTABLE, DBT_PROJECT, SegmentsDbtCliResource, revenue_marts
 from pipelines.ingest import build_ingest_assets
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
 from pipelines.publish import segments_release
@@ -44,7 +43,7 @@ defs = Definitions(
     resources={
         "settings": SETTINGS,
         "warehouse": Warehouse(),
-        "dbt": DbtCliResource(
+        "dbt": SegmentsDbtCliResource(
             project_dir=str(DBT_PROJECT.project_dir),
             profiles_dir=str(DBT_PROJECT.profiles_dir),
             dbt_executable=DBT_EXECUTABLE,

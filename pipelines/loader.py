@@ -132,7 +132,9 @@ def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> None:
 
 
 def _scan_into_temp(con, path: Path, spec: SourceSpec, header: list[str]) -> None:
-    """_scan: one VARCHAR column per header field plus _line; _structural: bad records."""
+    """_scan: one VARCHAR column per header field plus _line; _structural: bad records.
+
+    _scan is a view over the parsed rows so the 10M-line case is not copied once more."""
     con.execute("drop table if exists _scan_rows")
     con.execute("drop table if exists _structural")
     if path.suffix == ".parquet":
@@ -167,20 +169,22 @@ def _scan_into_temp(con, path: Path, spec: SourceSpec, header: list[str]) -> Non
         """select line - 1 - row_number() over (order by line) as good_before
            from (select distinct line from _structural)"""
     ).fetchall()
-    con.execute("drop table if exists _scan")
+    con.execute("drop view if exists _scan")
+    con.execute("drop table if exists _scan_numbered")
     if gaps:
         con.execute(
             """create temp table _gaps as select line - 1 - row_number() over (order by line)
                as good_before from (select distinct line from _structural)"""
         )
         con.execute(
-            """create temp table _scan as select rowid + 2 + (select count(*) from _gaps g
-               where g.good_before <= s.rowid) as _line, s.* from _scan_rows s"""
+            """create temp table _scan_numbered as select rowid + 2 + (select count(*)
+               from _gaps g where g.good_before <= s.rowid) as _line, s.* from _scan_rows s"""
         )
         con.execute("drop table _gaps")
+        con.execute("drop table _scan_rows")
+        con.execute("create temp view _scan as select * from _scan_numbered")
     else:
-        con.execute("create temp table _scan as select rowid + 2 as _line, * from _scan_rows")
-    con.execute("drop table _scan_rows")
+        con.execute("create temp view _scan as select rowid + 2 as _line, * from _scan_rows")
 
 
 def _typed_expr(col: ColumnSpec, raw: str, spec: SourceSpec) -> str:
@@ -222,15 +226,46 @@ def _error_checks(col: ColumnSpec, raw: str, spec: SourceSpec) -> list[tuple[str
 def load_export(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path | None, run_id: str
 ) -> LoadResult:
-    """Load `path` into raw.<source>. A missing optional file leaves an empty table."""
+    """Load `path` into raw.<source>. The file is parsed into session-local scratch
+    tables first; everything the warehouse keeps (table, rejects, load report) is then
+    written in one transaction, so a failure or a killed process leaves them as the
+    previous load left them. A missing optional file leaves an empty table (or, for an
+    incremental source, its history)."""
     ensure_meta_tables(con)
+    try:
+        header = None
+        if path is not None:
+            header = read_header(con, path, spec)
+            check_contract(path, spec, header)
+            # Outside the transaction: rowids of rows inserted inside one are not 0-based,
+            # and the line numbers are derived from them.
+            _scan_into_temp(con, path, spec, header)
+        con.begin()
+        try:
+            result = _load_in_transaction(con, spec, path, header, run_id)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        _drop_scratch(con)
+    return result
+
+
+def _load_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path | None,
+    header: list[str] | None,
+    run_id: str,
+) -> LoadResult:
     target = f"{RAW_SCHEMA}.{spec.name}"
     typed_columns = ", ".join(f"{_quote_ident(c.name)} {c.sql_type}" for c in spec.columns)
     con.execute(
         f"create table if not exists {target} ({typed_columns}, "
         "_source_file varchar, _source_line bigint)"
     )
-    if path is None:
+    if path is None or header is None:
         if not spec.incremental:
             con.execute(f"delete from {target}")
         rows = fetch_one(con, f"select count(*) from {target}")[0]
@@ -238,35 +273,19 @@ def load_export(
         _record_report(con, result, run_id)
         return result
 
-    header = read_header(con, path, spec)
-    check_contract(path, spec, header)
     by_name = {h.strip().lower(): h for h in header}
     extra = [h for h in header if h.strip().lower() not in {c.name for c in spec.columns}]
     missing_optional = [c.name for c in spec.columns if c.name not in by_name]
-    _scan_into_temp(con, path, spec, header)
 
-    # Every failing (row, column) becomes one reject record; a row is rejected once.
-    error_selects = []
+    # One pass types every value into a scratch table and flags the rows that fail
+    # any check; the checks are then spelled out per (row, column) on the few flagged
+    # rows only, each failing check one reject record. A row is rejected once however
+    # many checks it fails.
+    checks = []
     for col in spec.columns:
-        if col.name not in by_name:
-            continue
-        raw = _quote_ident(by_name[col.name])
-        for condition, reason in _error_checks(col, raw, spec):
-            error_selects.append(
-                f"select _line, {_sql_literal(col.name)} as column_name, {raw} as value, "
-                f"{_sql_literal(reason)} as reason from _scan where {condition}"
-            )
-    con.execute("drop table if exists _errors")
-    con.execute(
-        "create temp table _errors as "
-        + (
-            " union all ".join(error_selects)
-            if error_selects
-            else "select null::bigint as _line, null::varchar as column_name, "
-            "null::varchar as value, null::varchar as reason where false"
-        )
-    )
-
+        if col.name in by_name:
+            raw = _quote_ident(by_name[col.name])
+            checks += [(col, raw, cond, reason) for cond, reason in _error_checks(col, raw, spec)]
     select_typed = ", ".join(
         (
             f"{_typed_expr(c, _quote_ident(by_name[c.name]), spec)}"
@@ -276,45 +295,67 @@ def load_export(
         + f" as {_quote_ident(c.name)}"
         for c in spec.columns
     )
-    con.execute("drop table if exists _typed")
+    is_bad = " or ".join(f"({cond})" for _, _, cond, _ in checks) or "false"
     con.execute(
         f"""create temp table _typed as
             select {select_typed}, {_sql_literal(path.name)} as _source_file,
-                   _line as _source_line
-            from _scan anti join (select distinct _line from _errors) using (_line)"""
+                   _line as _source_line, coalesce({is_bad}, false) as _is_bad
+            from _scan"""
+    )
+    con.execute(
+        """create temp table _bad_rows as
+           select * from _scan semi join (select _source_line as _line from _typed
+                                          where _is_bad) using (_line)"""
+    )
+    con.execute(
+        "create temp table _errors as "
+        + " union all ".join(
+            [
+                f"select _line, {_sql_literal(col.name)} as column_name, {raw} as value, "
+                f"{_sql_literal(reason)} as reason from _bad_rows where {cond}"
+                for col, raw, cond, reason in checks
+            ]
+            + ["select null::bigint, null::varchar, null::varchar, null::varchar where false"]
+        )
     )
 
     # Duplicate primary keys: the last row of the file wins; the others are reported.
+    # Grouping first keeps the per-row work to the keys that are in fact duplicated.
     if spec.primary_key:
         pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
+        pk_values = ", ".join(f"t.{_quote_ident(k)}" for k in spec.primary_key)
         con.execute(
             f"""insert into _errors
-                select _source_line, {_sql_literal(", ".join(spec.primary_key))},
-                       concat_ws('|', {pk}),
-                       'duplicate key: superseded by line ' || winner
-                from (select *, max(_source_line) over (partition by {pk}) as winner
-                      from _typed)
-                where _source_line <> winner"""
+                select t._source_line, {_sql_literal(", ".join(spec.primary_key))},
+                       concat_ws('|', {pk_values}),
+                       'duplicate key: superseded by line ' || d.winner
+                from _typed as t
+                join (select {pk}, max(_source_line) as winner from _typed
+                      where not _is_bad group by all having count(*) > 1) as d
+                    using ({pk})
+                where not t._is_bad and t._source_line <> d.winner"""
         )
-        con.execute(
-            """delete from _typed where _source_line in (
-                    select _line from _errors where reason like 'duplicate key:%')"""
-        )
+    # Rows are filtered before they reach the warehouse file: deleting from rows written
+    # in the same transaction makes DuckDB rewrite them at commit (3 s at 7M rows).
+    loaded = (
+        "(select * exclude (_is_bad) from _typed where not _is_bad "
+        "and _source_line not in (select _line from _errors))"
+    )
+    rows_loaded = fetch_one(con, f"select count(*) from {loaded}")[0]
 
-    if spec.incremental and spec.primary_key:
+    # Incremental sources keep their history: a re-sent key replaces the stored row.
+    has_history = fetch_one(con, f"select count(*) > 0 from {target}")[0]
+    if spec.incremental and spec.primary_key and has_history:
         pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
-        con.execute(
-            f"""create or replace table {target} as
-                select * from {target} anti join _typed using ({pk})
-                union all by name select * from _typed"""
-        )
+        con.execute(f"create temp table _loaded as select * from {loaded}")
+        con.execute(f"delete from {target} where ({pk}) in (select ({pk}) from _loaded)")
+        con.execute(f"insert into {target} by name select * from _loaded")
     else:
-        con.execute(f"create or replace table {target} as select * from _typed")
+        con.execute(f"create or replace table {target} as select * from {loaded}")
 
     rows_read = fetch_one(
         con, "select (select count(*) from _scan) + (select count(distinct line) from _structural)"
     )[0]
-    rows_loaded = fetch_one(con, "select count(*) from _typed")[0]
     con.execute(
         f"""insert into {REJECTS_TABLE}
             select ?, ?, ?, _line, column_name, value, reason, now()::timestamp from _errors
@@ -330,7 +371,7 @@ def load_export(
     if rows_read != rows_loaded + rows_rejected:
         raise RuntimeError(
             f"{path.name}: rows read ({rows_read}) != loaded ({rows_loaded}) + rejected "
-            f"({rows_rejected}); this is a bug in the loader, nothing was published"
+            f"({rows_rejected}); this is a bug in the loader, nothing was loaded"
         )
     reasons = dict(
         con.execute(
@@ -339,8 +380,6 @@ def load_export(
         ).fetchall()
     )
     rows_in_table = fetch_one(con, f"select count(*) from {target}")[0]
-    for temp in ("_scan", "_structural", "_errors", "_typed"):
-        con.execute(f"drop table if exists {temp}")
     result = LoadResult(
         source=spec.name,
         file_name=path.name,
@@ -355,6 +394,22 @@ def load_export(
     )
     _record_report(con, result, run_id)
     return result
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop view if exists _scan")
+    for temp in (
+        "_scan_rows",
+        "_scan_numbered",
+        "_structural",
+        "_errors",
+        "_bad_rows",
+        "_typed",
+        "_loaded",
+    ):
+        con.execute(f"drop table if exists {temp}")
+    for temp in ("_reject_errors", "_reject_scans"):
+        con.execute(f"drop table if exists {temp}")
 
 
 def _record_report(con, result: LoadResult, run_id: str) -> None:

@@ -63,14 +63,14 @@ def latest_audit(con) -> tuple[str, bool, list[str]] | None:
 
 def expectations_for_night(con, settings: PipelineSettings) -> ClientSegmentsExpectations:
     rules = settings.rules()
-    base_ids = [r[0] for r in con.execute("select account_id from marts.dim_clients").fetchall()]
+    client_base = con.sql("select account_id, revenue_t12m from marts.dim_clients").df()
     total, paying = fetch_one(
         con,
         "select coalesce(sum(revenue_t12m), 0)::double, count(*) filter (where revenue_t12m > 0)"
         " from marts.dim_clients",
     )
     return ClientSegmentsExpectations(
-        client_base_ids=base_ids,
+        client_base=client_base,
         revenue_t12m_total=total,
         vip_rank_cutoff=vip_rank_cutoff(paying, rules.segments),
         min_rows=rules.quality.min_clients,
@@ -86,7 +86,8 @@ def expectations_for_night(con, settings: PipelineSettings) -> ClientSegmentsExp
     description=(
         "Great Expectations suite (expectations/client_segments.py), blocking publication: "
         "one unique, non-null row per client of the night's base, segments and tiers in "
-        "their sets, revenue_t12m reconciling with the revenue mart to the kopeck, VIPs "
+        "their sets, revenue_t12m reconciling with the revenue mart to the kopeck per "
+        "client and in total, VIPs "
         "within the top 5% by rank, a row-count floor and the exact column set."
     ),
 )

@@ -33,9 +33,15 @@ def good_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLIENT_SEGMENTS_COLUMNS)
 
 
+def client_base(revenues=(500.10, 200.20, 100.30, 50.40, 0.0)) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"account_id": [f"C{i}" for i in range(len(revenues))], "revenue_t12m": revenues}
+    )
+
+
 def expectations(frame: pd.DataFrame, **overrides) -> ClientSegmentsExpectations:
     values = {
-        "client_base_ids": [f"C{i}" for i in range(5)],
+        "client_base": client_base(),
         "revenue_t12m_total": 851.00,
         "vip_rank_cutoff": 1,
         "min_rows": 1,
@@ -79,11 +85,28 @@ def test_revenue_off_by_two_kopecks_fails_and_by_none_passes():
 
 def test_a_client_missing_from_the_base_or_an_extra_one_fails():
     frame = good_frame()
-    assert "expect_table_row_count_to_equal" in failed_types(
-        frame.iloc[:4], revenue_t12m_total=851.0
+    missing_one = frame.iloc[:4]
+    assert {"expect_table_row_count_to_equal", "expect_column_values_to_be_in_set"} <= (
+        failed_types(missing_one, revenue_t12m_total=851.0)
     )
     frame.loc[0, "account_id"] = "X9"
     assert "expect_column_values_to_be_in_set" in failed_types(frame)
+
+
+def test_reconciliation_names_the_missing_and_the_foreign_client():
+    frame = good_frame()
+    frame.loc[0, "account_id"] = "X9"
+    outcome = validate_client_segments(frame, expectations(frame))
+    in_set = [f for f in outcome.failures if f.startswith("expect_column_values_to_be_in_set")]
+    assert any("in_client_base" in f for f in in_set)
+    assert any("in_client_segments" in f for f in in_set)
+
+
+def test_one_client_off_by_a_kopeck_fails_even_when_the_total_matches():
+    frame = good_frame()
+    frame.loc[0, "revenue_t12m"] = 500.11
+    frame.loc[1, "revenue_t12m"] = 200.19  # total unchanged: 851.00
+    assert failed_types(frame) == {"expect_column_pair_values_to_be_equal"}
 
 
 def test_vip_ranked_beyond_the_cutoff_fails():
@@ -100,5 +123,5 @@ def test_missing_column_fails():
 
 def test_empty_table_fails_the_row_count_floor():
     frame = good_frame().iloc[:0]
-    types = failed_types(frame, client_base_ids=[], revenue_t12m_total=0.0)
+    types = failed_types(frame, client_base=client_base(()), revenue_t12m_total=0.0)
     assert "expect_table_row_count_to_be_between" in types

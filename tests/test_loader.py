@@ -11,7 +11,8 @@ from pipelines.settings import REPO_ROOT
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
 INVOICE_HEADER = (
-    "invoice_id,line_no,account_id,invoice_date,amount,currency,product_code,status,due_date,paid_date"
+    "invoice_id,line_no,account_id,invoice_date,amount,currency,"
+    "product_code,status,due_date,paid_date"
 )
 
 
@@ -158,6 +159,32 @@ def test_invoice_lines_accumulate_and_a_newer_file_replaces_same_key(con, tmp_pa
     assert con.execute(
         "select invoice_id, status from raw.invoice_lines order by 1"
     ).fetchall() == [("INV-1", "issued"), ("INV-2", "paid"), ("INV-3", "issued")]
+
+
+def test_a_load_that_fails_midway_leaves_table_rejects_and_report_as_they_were(
+    con, tmp_path, monkeypatch
+):
+    first = write(tmp_path, "accounts.csv", "account_id,name\nC1,a\n,b\n")
+    load_export(con, CONTRACT["accounts"], first, "run-1")
+    before = [
+        con.execute(f"select * from {t} order by all").fetchall()
+        for t in ("raw.accounts", "raw.rejects", "raw.load_report")
+    ]
+
+    def disk_error(path):
+        raise OSError("I/O error while hashing")
+
+    # Fails after the new rows and rejects were written, before the report.
+    monkeypatch.setattr("pipelines.loader.file_sha256", disk_error)
+    second = write(tmp_path, "accounts.csv", "account_id,name\nC7,x\n,y\n")
+    with pytest.raises(OSError):
+        load_export(con, CONTRACT["accounts"], second, "run-2")
+    after = [
+        con.execute(f"select * from {t} order by all").fetchall()
+        for t in ("raw.accounts", "raw.rejects", "raw.load_report")
+    ]
+    assert after == before
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchall() == [(0,)]
 
 
 def test_snapshot_sources_are_replaced_whole(con, tmp_path):

@@ -1,5 +1,9 @@
 -- DOMAIN 2: per-client revenue figures over windows ending at as_of, for every client
 -- of the night's base (a non-cancelled line in the last 24 months).
+-- A table: the ABC classification, dim_clients, the monthly mart and their tests all
+-- read it, and as a view each of them would re-aggregate every invoice line.
+{{ config(materialized='table') }}
+
 with lines as (
     select * from {{ ref('fct_invoice_lines') }}
     where not is_cancelled

@@ -5,8 +5,8 @@ with lines as (
     where invoice_date <= {{ as_of_date() }}
 ),
 
-rates as (
-    select * from {{ ref('stg_billing__fx_rates') }}
+daily_rates as (
+    select * from {{ ref('int_fx_rates_daily') }}
 ),
 
 with_rates as (
@@ -14,16 +14,16 @@ with_rates as (
         lines.*,
         case
             when lines.currency = '{{ var("reporting_currency") }}' then 1
-            else rates.rate_to_reporting
+            else daily_rates.rate_to_reporting
         end as fx_rate,
         case
             when lines.currency = '{{ var("reporting_currency") }}' then lines.invoice_date
-            else rates.rate_date
+            else daily_rates.rate_date
         end as fx_rate_date
     from lines
-    asof left join rates
-        on lines.currency = rates.currency
-        and lines.invoice_date >= rates.rate_date
+    left join daily_rates
+        on lines.currency = daily_rates.currency
+        and lines.invoice_date = daily_rates.rate_day
 ),
 
 converted as (
