@@ -64,6 +64,48 @@ class QualityRules:
 
 
 @dataclass(frozen=True)
+class FlagRule:
+    severity: str  # high / medium / low
+    action: str  # the recommended retention action
+    thresholds: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    recent_months: int
+    lapsed_lookback_months: int
+    severity_points: dict[str, int]
+    high_min_score: int
+    medium_min_score: int
+    high_flag_segments: tuple[str, ...]
+    flags: dict[str, FlagRule]
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    industries: tuple[str, ...]
+    regions: tuple[str, ...]
+    min_employees: int | None
+    max_employees: int | None
+    min_annual_revenue: float | None
+    max_annual_revenue: float | None
+
+
+@dataclass(frozen=True)
+class LeadRules:
+    target_profile: TargetProfile
+    budget_ratio_points: tuple[tuple[float, int], ...]
+    authority_points: dict[str, int]
+    need_points: dict[str, int]
+    time_days_points: tuple[tuple[int, int], ...]
+    readiness_by_source: dict[str, tuple[str, ...]]
+    key_account_min_employees: int
+    key_account_desk: str
+    product_desk: str
+    next_actions: dict[str, str]
+
+
+@dataclass(frozen=True)
 class RulesConfig:
     version: str
     revenue: RevenueRules
@@ -73,6 +115,8 @@ class RulesConfig:
     size_tiers: SizeTierRules
     corporate_tiers: CorporateTierRules
     quality: QualityRules
+    retention: RetentionRules
+    leads: LeadRules
 
     def dbt_vars(self, as_of: dt.date) -> dict[str, Any]:
         """The thresholds the dbt marts need, passed as `--vars` on every build."""
@@ -82,10 +126,75 @@ class RulesConfig:
             "window_months": self.revenue.window_months,
             "activity_months": self.revenue.activity_months,
             "overdue_days": self.revenue.overdue_days,
+            "recent_months": self.retention.recent_months,
+            "lapsed_lookback_months": self.retention.lapsed_lookback_months,
             "abc_a_share": self.abc.a_share,
             "abc_b_share": self.abc.b_share,
             "stage_probabilities": dict(self.growth_potential.stage_probabilities),
         }
+
+
+RETENTION_FLAGS = (
+    "revenue_decline",
+    "lapsed",
+    "payment_delay",
+    "contract_expiring",
+    "product_contraction",
+    "low_satisfaction",
+    "no_contact",
+    "decision_maker_lost",
+    "ownership_change",
+)
+SEVERITIES = ("high", "medium", "low")
+
+
+def _retention_rules(raw: dict[str, Any]) -> RetentionRules:
+    flags = {}
+    for name, spec in raw["flags"].items():
+        spec = dict(spec)
+        flags[name] = FlagRule(
+            severity=spec.pop("severity"), action=spec.pop("action"), thresholds=spec
+        )
+    if set(flags) != set(RETENTION_FLAGS):
+        raise ValueError(f"retention.flags must define exactly {', '.join(RETENTION_FLAGS)}")
+    unknown = {f.severity for f in flags.values()} - set(SEVERITIES)
+    if unknown or set(raw["severity_points"]) != set(SEVERITIES):
+        raise ValueError(f"retention severities must be {', '.join(SEVERITIES)}")
+    level = raw["risk_level"]
+    return RetentionRules(
+        recent_months=int(raw["recent_months"]),
+        lapsed_lookback_months=int(raw["lapsed_lookback_months"]),
+        severity_points={k: int(v) for k, v in raw["severity_points"].items()},
+        high_min_score=int(level["high_min_score"]),
+        medium_min_score=int(level["medium_min_score"]),
+        high_flag_segments=tuple(level["high_flag_segments"]),
+        flags=flags,
+    )
+
+
+def _lead_rules(raw: dict[str, Any]) -> LeadRules:
+    profile = raw["target_profile"]
+    return LeadRules(
+        target_profile=TargetProfile(
+            industries=tuple(str(i).lower() for i in profile.get("industries") or ()),
+            regions=tuple(profile.get("regions") or ()),
+            min_employees=profile.get("min_employees"),
+            max_employees=profile.get("max_employees"),
+            min_annual_revenue=profile.get("min_annual_revenue"),
+            max_annual_revenue=profile.get("max_annual_revenue"),
+        ),
+        budget_ratio_points=tuple(
+            sorted(((float(r), int(p)) for r, p in raw["budget_ratio_points"]), reverse=True)
+        ),
+        authority_points={k: int(v) for k, v in raw["authority_points"].items()},
+        need_points={k: int(v) for k, v in raw["need_points"].items()},
+        time_days_points=tuple(sorted((int(d), int(p)) for d, p in raw["time_days_points"])),
+        readiness_by_source={k: tuple(v) for k, v in raw["readiness_by_source"].items()},
+        key_account_min_employees=int(raw["key_account_min_employees"]),
+        key_account_desk=str(raw["key_account_desk"]),
+        product_desk=str(raw["product_desk"]),
+        next_actions=dict(raw["next_actions"]),
+    )
 
 
 def load_rules(path: Path = DEFAULT_RULES_PATH) -> RulesConfig:
@@ -104,6 +213,8 @@ def load_rules(path: Path = DEFAULT_RULES_PATH) -> RulesConfig:
             size_tiers=SizeTierRules(**raw["size_tiers"]),
             corporate_tiers=CorporateTierRules(**raw["corporate_tiers"]),
             quality=QualityRules(**raw["quality"]),
+            retention=_retention_rules(raw["retention"]),
+            leads=_lead_rules(raw["leads"]),
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}: invalid rules config: {exc}") from exc

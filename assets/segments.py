@@ -237,7 +237,8 @@ def segment_clients(
 def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -> pd.DataFrame:
     """DOMAIN 5: actual vs healthy share per segment, with the warning signals.
 
-    `segments` needs segment and revenue_t12m, one row per client.
+    `segments` needs segment and revenue_t12m, one row per client, and may carry
+    revenue_at_risk (DOMAIN 7), summed per segment.
     """
     seg = rules.segments
     total_clients = len(segments)
@@ -270,6 +271,12 @@ def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -
                 "mix_status": status,
                 "revenue_t12m": round(seg_revenue, 2),
                 "revenue_share": seg_revenue / total_revenue if total_revenue else 0.0,
+                "revenue_at_risk": round(
+                    float(segments.loc[mask, "revenue_at_risk"].astype("float64").sum())
+                    if "revenue_at_risk" in segments
+                    else 0.0,
+                    2,
+                ),
                 "signal": signal,
             }
         )

@@ -9,14 +9,16 @@ set, which GX serialises once per metric). GX is imported lazily: it costs about
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
 from assets.config import SEGMENTS
+from expectations.runner import ValidationOutcome, run_suites
 
 ABC_CLASSES = ["A", "B", "C"]
 SIZE_TIERS = ["soho", "smb", "umm", "enterprise", "unknown"]
+RISK_LEVELS = ["high", "medium", "low"]
 # Kopeck tolerance: the sum is recomputed in floating point from DECIMAL(18,2) values.
 KOPECK = 0.005
 
@@ -31,13 +33,6 @@ class ClientSegmentsExpectations:
     min_rows: int
     columns: list[str]
     key_levels: int = 3
-
-
-@dataclass
-class ValidationOutcome:
-    success: bool
-    failures: list[str] = field(default_factory=list)
-    evaluated: int = 0
 
 
 def build_expectations(exp: ClientSegmentsExpectations) -> list:
@@ -58,6 +53,9 @@ def build_expectations(exp: ClientSegmentsExpectations) -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="corporate_tier"),
         gxe.ExpectColumnValuesToBeInSet(column="corporate_tier", value_set=corporate_tiers),
         gxe.ExpectColumnValuesToNotBeNull(column="segment_reason"),
+        gxe.ExpectColumnValuesToBeInSet(column="risk_level", value_set=RISK_LEVELS),
+        gxe.ExpectColumnValuesToNotBeNull(column="risk_level"),
+        gxe.ExpectColumnValuesToBeBetween(column="risk_score", min_value=0),
         gxe.ExpectColumnSumToBeBetween(
             column="revenue_t12m",
             min_value=exp.revenue_t12m_total - KOPECK,
@@ -123,45 +121,13 @@ def reconcile_with_client_base(frame: pd.DataFrame, client_base: pd.DataFrame) -
 def validate_client_segments(
     frame: pd.DataFrame, exp: ClientSegmentsExpectations
 ) -> ValidationOutcome:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    # Progress bars would write tqdm frames into the Dagster run log.
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("warehouse")
-    results = []
-    for name, expectations, data in [
-        ("client_segments", build_expectations(exp), frame),
-        (
-            "client_base_reconciliation",
-            build_reconciliation_expectations(),
-            reconcile_with_client_base(frame, exp.client_base),
-        ),
-    ]:
-        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("night")
-        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-        validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{name}_gate", data=batch, suite=suite)
-        )
-        results.append(validation.run(batch_parameters={"dataframe": data}))
-    failures = []
-    for r in (r for result in results for r in result.results):
-        if not r.success:
-            config = r.expectation_config
-            kwargs = {
-                k: v
-                for k, v in config.kwargs.items()
-                if k not in ("batch_id", "value_set") and v is not None
-            }
-            observed = {
-                k: v
-                for k, v in (r.result or {}).items()
-                if k in ("observed_value", "unexpected_count", "partial_unexpected_list")
-            }
-            failures.append(f"{config.type} {kwargs}: {observed}")
-    return ValidationOutcome(
-        success=all(result.success for result in results),
-        failures=failures,
-        evaluated=sum(len(result.results) for result in results),
+    return run_suites(
+        [
+            ("client_segments", build_expectations(exp), frame),
+            (
+                "client_base_reconciliation",
+                build_reconciliation_expectations(),
+                reconcile_with_client_base(frame, exp.client_base),
+            ),
+        ]
     )

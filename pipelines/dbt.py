@@ -26,10 +26,20 @@ DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
+def _newest_source_mtime(project_dir: Path) -> float:
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "snapshots", "seeds"):
+        files += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return max((p.stat().st_mtime for p in files if p.exists()), default=0.0)
+
+
 def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     """Outside `dagster dev` nothing prepares the manifest (FACTS: prepare_if_dev is a
-    no-op), so parse once when it is missing: a fresh clone then loads as is."""
-    if not project.manifest_path.exists():
+    no-op), so parse when it is missing or older than a file of the dbt project: a
+    fresh clone loads as is, and an edited model never runs against a stale manifest."""
+    manifest = project.manifest_path
+    project_dir = Path(project.project_dir)
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir):
         subprocess.run(
             [
                 DBT_EXECUTABLE,

@@ -3,12 +3,24 @@
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from pipelines.dbt import DBT_EXECUTABLE, DBT_PROJECT, SegmentsDbtCliResource, revenue_marts
+from pipelines.history import crm_history
 from pipelines.ingest import build_ingest_assets
+from pipelines.leads import lead_rankings
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
 from pipelines.publish import segments_release
-from pipelines.quality import client_segments_quality_gate
+from pipelines.quality import (
+    client_segments_quality_gate,
+    lead_rankings_quality_gate,
+    retention_risks_quality_gate,
+)
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import client_profiles, client_segments, segment_mix
+from pipelines.retention import retention_risks
+from pipelines.segmentation import (
+    client_profiles,
+    client_segments,
+    segment_mix,
+    segment_transitions,
+)
 from pipelines.settings import from_env
 
 ENV = from_env()
@@ -21,8 +33,9 @@ WAREHOUSE_TAG = {"segments/warehouse": "write"}
 nightly_job = define_asset_job(
     name="nightly_segments",
     selection=AssetSelection.all(),
-    description="Ingest the night's exports, build the revenue marts, segment clients, "
-    "run the quality gate and publish segments.duckdb.",
+    description="Ingest the night's exports, keep the CRM snapshot, build the revenue marts, "
+    "segment clients, flag retention risks, rank leads, run the quality gates and publish "
+    "segments.duckdb.",
     tags=WAREHOUSE_TAG,
     executor_def=in_process_executor,
 )
@@ -30,13 +43,21 @@ nightly_job = define_asset_job(
 defs = Definitions(
     assets=[
         *build_ingest_assets(SETTINGS.contract()),
+        crm_history,
         revenue_marts,
         client_profiles,
+        retention_risks,
         client_segments,
         segment_mix,
+        segment_transitions,
+        lead_rankings,
         segments_release,
     ],
-    asset_checks=[client_segments_quality_gate],
+    asset_checks=[
+        client_segments_quality_gate,
+        retention_risks_quality_gate,
+        lead_rankings_quality_gate,
+    ],
     jobs=[nightly_job],
     schedules=[build_nightly_schedule(nightly_job, ENV.schedule_cron, ENV.schedule_timezone)],
     sensors=[build_exports_sensor(nightly_job, SETTINGS)],

@@ -23,10 +23,27 @@ from dagster import (
 )
 
 from pipelines.db import fetch_one
-from pipelines.quality import AUDITED_TABLE, latest_audit, table_fingerprint
+from pipelines.history import SEGMENT_HISTORY_TABLE, ensure_history_tables
+from pipelines.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
+from pipelines.quality import (
+    AUDITED_TABLE,
+    GATED_TABLES,
+    LEADS_TABLE,
+    RETENTION_TABLE,
+    latest_audit,
+    table_fingerprint,
+)
 from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.retention import RETENTION_RISKS_COLUMNS
 from pipelines.retries import retry_on_io_errors
-from pipelines.segmentation import CLIENT_SEGMENTS, CLIENT_SEGMENTS_COLUMNS, SCHEMA, SEGMENT_MIX
+from pipelines.segmentation import (
+    CLIENT_SEGMENTS,
+    CLIENT_SEGMENTS_COLUMNS,
+    RETENTION_RISKS,
+    SCHEMA,
+    SEGMENT_MIX,
+    SEGMENT_TRANSITIONS,
+)
 from pipelines.settings import OWNER
 
 PUBLISHED_FILE = "segments.duckdb"
@@ -75,6 +92,33 @@ def published_tables() -> list[PublishedTable]:
             "portfolio_concentration", f"select *, {stamp} from wh.marts.portfolio_concentration"
         ),
         PublishedTable(
+            "retention_risks",
+            f"select {', '.join(RETENTION_RISKS_COLUMNS)} from wh.{RETENTION_TABLE} "
+            "order by account_id, severity_points desc, flag",
+        ),
+        PublishedTable(
+            "lead_rankings",
+            f"select {', '.join(LEAD_RANKINGS_COLUMNS)} from wh.{LEADS_TABLE} "
+            "order by bant_rank nulls last, lead_id",
+        ),
+        PublishedTable(
+            "segment_transitions",
+            f"select * from wh.{SCHEMA}.segment_transitions order by from_segment, to_segment",
+        ),
+        # Every published night before this one, and this one.
+        PublishedTable(
+            "segment_history",
+            f"""select as_of, account_id, segment, revenue_t12m, risk_level,
+                       run_id, config_version
+                from wh.{SEGMENT_HISTORY_TABLE}
+                where as_of <> (select any_value(as_of) from wh.{AUDITED_TABLE})
+                union all
+                select as_of, account_id, segment, revenue_t12m, risk_level,
+                       run_id, config_version
+                from wh.{AUDITED_TABLE}
+                order by as_of, account_id""",
+        ),
+        PublishedTable(
             "load_report",
             "select r.source, r.file_name, r.sha256, r.rows_read, r.rows_loaded, "
             "r.rows_rejected, coalesce(n.notes, '') as notes, "
@@ -109,7 +153,7 @@ def build_release_file(
         con.execute(f"attach '{warehouse_path}' as wh (read_only)")
         for table in published_tables():
             params = ([as_of] if table.name == "load_report" else []) + (
-                [] if table.name == "client_segments" else [run_id, config_version]
+                [run_id, config_version] if "?::varchar as run_id" in table.select else []
             )
             con.execute(
                 f"create table {table.name} as select *, ?::timestamp as published_at "
@@ -131,38 +175,69 @@ def build_release_file(
     return counts
 
 
-def publish_release(
-    warehouse: Warehouse, publish_dir: Path, log
-) -> tuple[Path, dict[str, int], dict]:
-    """Re-verify the audit, build the new file beside the old one, rename it over."""
-    publish_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse.connect(read_only=True) as con:
-        audit = latest_audit(con)
-        current = table_fingerprint(con, AUDITED_TABLE)
-        release = fetch_one(
-            con,
-            f"select any_value(as_of), any_value(run_id), any_value(config_version) "
-            f"from {AUDITED_TABLE}",
-        )
+def _verified_fingerprint(con, table: str) -> str:
+    """The content fingerprint of `table` if its latest audit passed on exactly this
+    content; otherwise a Failure saying why nothing is published."""
+    audit = latest_audit(con, table)
     if audit is None:
         raise Failure(
-            f"{AUDITED_TABLE} has never been audited: run the quality gate "
+            f"{table} has never been audited: run the quality gate "
             "(the full job) before publishing. Nothing was published.",
             allow_retries=False,
         )
     fingerprint, passed, failures = audit
     if not passed:
         raise Failure(
-            f"The latest audit of {AUDITED_TABLE} failed ({'; '.join(failures)}). "
+            f"The latest audit of {table} failed ({'; '.join(failures)}). "
             "Nothing was published; the previous release stays in place.",
             allow_retries=False,
         )
+    current = table_fingerprint(con, table)
     if fingerprint != current:
         raise Failure(
-            f"{AUDITED_TABLE} changed since its last passing audit (audited "
+            f"{table} changed since its last passing audit (audited "
             f"{fingerprint}, now {current}). Nothing was published.",
             allow_retries=False,
         )
+    return fingerprint
+
+
+def record_published_night(con: duckdb.DuckDBPyConnection) -> int:
+    """Keep the night just published in the segment history (re-publishing a night
+    replaces it); returns the rows recorded."""
+    ensure_history_tables(con)
+    (as_of,) = fetch_one(con, f"select any_value(as_of) from {AUDITED_TABLE}")
+    con.begin()
+    try:
+        con.execute(f"delete from {SEGMENT_HISTORY_TABLE} where as_of = ?", [as_of])
+        con.execute(
+            f"""insert into {SEGMENT_HISTORY_TABLE}
+                select as_of, account_id, segment, revenue_t12m, risk_level, run_id,
+                       config_version
+                from {AUDITED_TABLE} order by account_id"""
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return fetch_one(con, f"select count(*) from {SEGMENT_HISTORY_TABLE} where as_of = ?", [as_of])[
+        0
+    ]
+
+
+def publish_release(
+    warehouse: Warehouse, publish_dir: Path, log
+) -> tuple[Path, dict[str, int], dict]:
+    """Re-verify the audit, build the new file beside the old one, rename it over."""
+    publish_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse.connect(read_only=True) as con:
+        fingerprints = {table: _verified_fingerprint(con, table) for table in GATED_TABLES}
+        release = fetch_one(
+            con,
+            f"select any_value(as_of), any_value(run_id), any_value(config_version) "
+            f"from {AUDITED_TABLE}",
+        )
+    fingerprint = json.dumps(fingerprints)
     as_of, run_id, config_version = release
     target = publish_dir / PUBLISHED_FILE
     temporary = publish_dir / f".{PUBLISHED_FILE}.{run_id}.tmp"
@@ -198,6 +273,9 @@ def publish_release(
     deps=[
         CLIENT_SEGMENTS,
         SEGMENT_MIX,
+        SEGMENT_TRANSITIONS,
+        RETENTION_RISKS,
+        LEAD_RANKINGS,
         AssetKey(["marts", "fct_client_revenue_monthly"]),
         AssetKey(["marts", "portfolio_concentration"]),
     ],
@@ -207,8 +285,10 @@ def publish_release(
     description=(
         "The published release BI tools read: `segments.duckdb` in the publish folder with "
         "client_segments, segment_mix, client_revenue_monthly, portfolio_concentration, "
-        "load_report and release. Published only when the latest audit of client_segments "
-        "passed and matches its current content; replaced atomically by rename."
+        "retention_risks, lead_rankings, segment_transitions, segment_history, load_report "
+        "and release. Published only when the latest audits of client_segments, "
+        "retention_risks and lead_rankings passed on their current content; replaced "
+        "atomically by rename. The published night is then kept in history.client_segments."
     ),
 )
 def segments_release(
@@ -219,6 +299,9 @@ def segments_release(
             warehouse, Path(settings.publish_dir), context.log
         )
     context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")
+    with warehouse.connect() as con:
+        recorded = record_published_night(con)
+    context.log.info(f"segment history: {recorded} clients recorded for {release['as_of']}")
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(target)),

@@ -1,4 +1,5 @@
-"""The blocking quality gate on client_segments, and the audit log publication trusts.
+"""The blocking quality gates (client_segments, retention_risks, lead_rankings) and the
+audit log publication trusts.
 
 FACTS: a blocking check stops downstream assets in the same run, but a later run that
 selects only publication would still run. So every verdict is recorded with a
@@ -16,12 +17,25 @@ from dagster import (
 
 from assets.segments import vip_rank_cutoff
 from expectations.client_segments import ClientSegmentsExpectations, validate_client_segments
+from expectations.lead_rankings import validate_lead_rankings
+from expectations.retention_risks import validate_retention_risks
+from expectations.runner import ValidationOutcome
 from pipelines.db import fetch_one
+from pipelines.leads import LEAD_RANKINGS
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import CLIENT_SEGMENTS, CLIENT_SEGMENTS_COLUMNS, SCHEMA
+from pipelines.segmentation import (
+    CLIENT_SEGMENTS,
+    CLIENT_SEGMENTS_COLUMNS,
+    RETENTION_RISKS,
+    SCHEMA,
+)
 
 AUDIT_LOG = "audit.audit_log"
 AUDITED_TABLE = f"{SCHEMA}.client_segments"
+RETENTION_TABLE = "retention.retention_risks"
+LEADS_TABLE = "leads.lead_rankings"
+# Every table publication takes only after its latest audit passed on this content.
+GATED_TABLES = (AUDITED_TABLE, RETENTION_TABLE, LEADS_TABLE)
 
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -32,7 +46,9 @@ def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"{rows}:{digest}"
 
 
-def record_audit(con, run_id: str, fingerprint: str, passed: bool, failures: list[str]) -> None:
+def record_audit(
+    con, run_id: str, table: str, fingerprint: str, passed: bool, failures: list[str]
+) -> None:
     con.execute("create schema if not exists audit")
     con.execute(
         f"""create table if not exists {AUDIT_LOG} (
@@ -41,11 +57,11 @@ def record_audit(con, run_id: str, fingerprint: str, passed: bool, failures: lis
     )
     con.execute(
         f"insert into {AUDIT_LOG} values (?, ?, ?, ?, ?, now()::timestamp)",
-        [run_id, AUDITED_TABLE, fingerprint, passed, failures],
+        [run_id, table, fingerprint, passed, failures],
     )
 
 
-def latest_audit(con) -> tuple[str, bool, list[str]] | None:
+def latest_audit(con, table: str = AUDITED_TABLE) -> tuple[str, bool, list[str]] | None:
     exists = fetch_one(
         con,
         "select count(*) from information_schema.tables "
@@ -57,7 +73,7 @@ def latest_audit(con) -> tuple[str, bool, list[str]] | None:
         con,
         f"""select fingerprint, passed, failures from {AUDIT_LOG}
             where table_name = ? order by checked_at desc limit 1""",
-        [AUDITED_TABLE],
+        [table],
     )
 
 
@@ -79,31 +95,26 @@ def expectations_for_night(con, settings: PipelineSettings) -> ClientSegmentsExp
     )
 
 
-@asset_check(
-    asset=CLIENT_SEGMENTS,
-    name="client_segments_quality_gate",
-    blocking=True,
-    description=(
-        "Great Expectations suite (expectations/client_segments.py), blocking publication: "
-        "one unique, non-null row per client of the night's base, segments and tiers in "
-        "their sets, revenue_t12m reconciling with the revenue mart to the kopeck per "
-        "client and in total, VIPs "
-        "within the top 5% by rank, a row-count floor and the exact column set."
-    ),
-)
-def client_segments_quality_gate(
-    context: AssetCheckExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+def _verdict(
+    context: AssetCheckExecutionContext,
+    con,
+    table: str,
+    outcome: ValidationOutcome,
+    rows: int,
 ) -> AssetCheckResult:
-    with warehouse.connect() as con:
-        frame = con.sql(f"select * from {AUDITED_TABLE}").df()
-        expectations = expectations_for_night(con, settings)
-        outcome = validate_client_segments(frame, expectations)
-        fingerprint = table_fingerprint(con, AUDITED_TABLE)
-        record_audit(
-            con, context.op_execution_context.run_id, fingerprint, outcome.success, outcome.failures
-        )
+    """Record the verdict with the fingerprint of what was audited; publication trusts
+    nothing else."""
+    fingerprint = table_fingerprint(con, table)
+    record_audit(
+        con,
+        context.op_execution_context.run_id,
+        table,
+        fingerprint,
+        outcome.success,
+        outcome.failures,
+    )
     for failure in outcome.failures:
-        context.log.error(f"quality gate: {failure}")
+        context.log.error(f"quality gate on {table}: {failure}")
     return AssetCheckResult(
         passed=outcome.success,
         severity=AssetCheckSeverity.ERROR,
@@ -116,7 +127,84 @@ def client_segments_quality_gate(
         metadata={
             "expectations_evaluated": outcome.evaluated,
             "failures": MetadataValue.json(outcome.failures),
-            "rows": len(frame),
+            "rows": rows,
             "fingerprint": fingerprint,
         },
     )
+
+
+@asset_check(
+    asset=CLIENT_SEGMENTS,
+    name="client_segments_quality_gate",
+    blocking=True,
+    description=(
+        "Great Expectations suite (expectations/client_segments.py), blocking publication: "
+        "one unique, non-null row per client of the night's base, segments, tiers and risk "
+        "levels in their sets, revenue_t12m reconciling with the revenue mart to the kopeck "
+        "per client and in total, VIPs within the top 5% by rank, a row-count floor and the "
+        "exact column set."
+    ),
+)
+def client_segments_quality_gate(
+    context: AssetCheckExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+) -> AssetCheckResult:
+    with warehouse.connect() as con:
+        frame = con.sql(f"select * from {AUDITED_TABLE}").df()
+        outcome = validate_client_segments(frame, expectations_for_night(con, settings))
+        return _verdict(context, con, AUDITED_TABLE, outcome, len(frame))
+
+
+@asset_check(
+    asset=RETENTION_RISKS,
+    name="retention_risks_quality_gate",
+    blocking=True,
+    description=(
+        "Great Expectations suite (expectations/retention_risks.py), blocking publication: "
+        "every flag in the known set with the severity the rules give it, one row per client "
+        "and flag, evidence and action present; per client, risk_score equal to the sum of "
+        "its flags' points and risk_level consistent with the score and the flags."
+    ),
+)
+def retention_risks_quality_gate(
+    context: AssetCheckExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+) -> AssetCheckResult:
+    rules = settings.rules().retention
+    escalating = ", ".join(f"'{s}'" for s in rules.high_flag_segments) or "''"
+    with warehouse.connect() as con:
+        flags = con.sql(f"select * from {RETENTION_TABLE}").df()
+        client_risk = con.sql(
+            f"""select r.account_id, r.risk_score, r.risk_level,
+                       coalesce(sum(f.severity_points), 0)::integer as flag_points,
+                       coalesce(bool_or(f.severity = 'high'
+                                        and p.segment in ({escalating})), false) as escalated
+                from retention.client_risk as r
+                join segmentation.client_profiles as p using (account_id)
+                left join {RETENTION_TABLE} as f using (account_id)
+                group by all"""
+        ).df()
+        outcome = validate_retention_risks(flags, client_risk, rules)
+        return _verdict(context, con, RETENTION_TABLE, outcome, len(flags))
+
+
+@asset_check(
+    asset=LEAD_RANKINGS,
+    name="lead_rankings_quality_gate",
+    blocking=True,
+    description=(
+        "Great Expectations suite (expectations/lead_rankings.py), blocking publication: "
+        "BANT components in 1..5, bant_score equal to their product, ranks unique and "
+        "contiguous from 1, every lead in profile ranked and every excluded lead unranked, "
+        "readiness and buyer class in their sets."
+    ),
+)
+def lead_rankings_quality_gate(
+    context: AssetCheckExecutionContext, warehouse: Warehouse
+) -> AssetCheckResult:
+    with warehouse.connect() as con:
+        frame = con.sql(
+            f"""select *, bant_budget * bant_authority * bant_need * bant_time as bant_product,
+                       excluded_reason is not null as is_excluded
+                from {LEADS_TABLE}"""
+        ).df()
+        outcome = validate_lead_rankings(frame)
+        return _verdict(context, con, LEADS_TABLE, outcome, len(frame))

@@ -1,5 +1,7 @@
-"""Python assets over the marts: client profiles (tiers, growth potential), client
-segments and the segment mix. Thin wiring around the pure rules in `assets/`.
+"""Python assets over the marts: client profiles (tiers, growth potential, segment),
+the published client segments (profiles plus retention risk), the segment mix and the
+segment transitions since the previous published night. Thin wiring around the pure
+rules in `assets/`.
 
 Results are written to the warehouse schema `segmentation`: a staging area that the
 quality gate audits before anything is published.
@@ -11,7 +13,9 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets import segments as rules_segments
 from assets.config import SEGMENTS
+from pipelines.charts import segment_mix_chart_markdown
 from pipelines.db import fetch_one
+from pipelines.history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.settings import OWNER
 
@@ -21,6 +25,8 @@ PORTFOLIO = AssetKey(["marts", "portfolio_concentration"])
 CLIENT_PROFILES = AssetKey([SCHEMA, "client_profiles"])
 CLIENT_SEGMENTS = AssetKey([SCHEMA, "client_segments"])
 SEGMENT_MIX = AssetKey([SCHEMA, "segment_mix"])
+SEGMENT_TRANSITIONS = AssetKey([SCHEMA, "segment_transitions"])
+RETENTION_RISKS = AssetKey(["retention", "retention_risks"])
 
 # The published column order of client_segments (published_at is added on publication).
 CLIENT_SEGMENTS_COLUMNS = [
@@ -43,6 +49,10 @@ CLIENT_SEGMENTS_COLUMNS = [
     "industry",
     "region",
     "owner",
+    "risk_score",
+    "risk_level",
+    "risk_flags",
+    "revenue_at_risk",
     "run_id",
     "config_version",
 ]
@@ -72,14 +82,18 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
     kinds={"python", "pandas", "duckdb"},
     description=(
         "One row per client of the night's base: size_tier (employees, else annual revenue "
-        "bands), corporate_tier (top100 / key_1..3 / mass by revenue_rank) and growth "
-        "potential with the criteria that fired (DOMAIN 4 and 6)."
+        "bands), corporate_tier (top100 / key_1..3 / mass by revenue_rank), growth "
+        "potential with the criteria that fired (DOMAIN 4 and 6), and the segment with "
+        "its reason and service model (DOMAIN 5, first matching rule wins)."
     ),
 )
 def client_profiles(settings: PipelineSettings, warehouse: Warehouse) -> MaterializeResult:
     rules = settings.rules()
     with warehouse.connect() as con:
-        profiles = rules_segments.profile_clients(read_dim_clients(con), rules)
+        clients = read_dim_clients(con)
+        profiles = rules_segments.profile_clients(clients, rules)
+        segments = rules_segments.segment_clients(clients, profiles, rules, mart_as_of(con))
+        profiles = profiles.merge(segments, on="account_id", validate="one_to_one")
         _write(con, "client_profiles", profiles)
     return MaterializeResult(
         metadata={
@@ -92,15 +106,16 @@ def client_profiles(settings: PipelineSettings, warehouse: Warehouse) -> Materia
 
 @asset(
     key=CLIENT_SEGMENTS,
-    deps=[DIM_CLIENTS, CLIENT_PROFILES],
+    deps=[DIM_CLIENTS, CLIENT_PROFILES, RETENTION_RISKS],
     group_name=SCHEMA,
     owners=[OWNER],
-    kinds={"python", "pandas", "duckdb"},
+    kinds={"python", "duckdb"},
     description=(
-        "One row per client of the night's base with its segment (vip / strategic / "
-        "typical / ballast, DOMAIN 5, first matching rule wins), the reason in words and "
-        "figures, service model, ABC class, revenue fields and tiers. Staged in the "
-        "warehouse; published only after the blocking quality gate passes."
+        "The published per-client table: one row per client of the night's base with its "
+        "segment (vip / strategic / typical / ballast) and the reason in words and figures, "
+        "service model, ABC class, revenue fields, tiers, and retention risk (risk_score, "
+        "risk_level, risk_flags, revenue_at_risk). Staged in the warehouse; published only "
+        "after the blocking quality gate passes."
     ),
 )
 def client_segments(
@@ -109,33 +124,35 @@ def client_segments(
     rules = settings.rules()
     with warehouse.connect() as con:
         as_of = mart_as_of(con)
-        clients = read_dim_clients(con)
-        profiles = con.sql(f"select * from {SCHEMA}.client_profiles").df()
-        segments = rules_segments.segment_clients(clients, profiles, rules, as_of)
-        con.register("_segments", segments)
         # Revenue fields come straight from the mart (exact decimals), not via pandas.
         con.execute(
             f"""create or replace table {SCHEMA}.client_segments as
-                select d.account_id, d.account_name, d.as_of, s.segment, s.segment_reason,
-                       s.service_model, d.abc_class, d.revenue_t12m, d.revenue_prev_t12m,
+                select d.account_id, d.account_name, d.as_of, p.segment, p.segment_reason,
+                       p.service_model, d.abc_class, d.revenue_t12m, d.revenue_prev_t12m,
                        d.growth, d.revenue_share, d.revenue_rank, d.active_months_24m,
                        p.growth_potential, p.size_tier, p.corporate_tier, d.industry,
-                       d.region, d.owner, ?::varchar as run_id,
-                       ?::varchar as config_version
+                       d.region, d.owner, r.risk_score::integer as risk_score, r.risk_level,
+                       r.risk_flags::varchar[] as risk_flags,
+                       (case when r.risk_level = 'high' then d.revenue_t12m else 0 end)
+                           ::decimal(18, 2) as revenue_at_risk,
+                       ?::varchar as run_id, ?::varchar as config_version
                 from marts.dim_clients as d
-                join _segments as s using (account_id)
                 join {SCHEMA}.client_profiles as p using (account_id)
+                join retention.client_risk as r using (account_id)
                 order by d.account_id""",
             [context.run_id, rules.version],
         )
-        con.unregister("_segments")
         summary = con.sql(
-            f"""select segment, count(*) as clients, sum(revenue_t12m)::double as revenue
+            f"""select segment, count(*) as clients, sum(revenue_t12m)::double as revenue,
+                       sum(revenue_at_risk)::double as at_risk
                 from {SCHEMA}.client_segments group by segment"""
         ).df()
     summary = summary.set_index("segment").reindex(list(SEGMENTS)).fillna(0)
-    table = "| segment | clients | revenue_t12m |\n|---|---:|---:|\n" + "\n".join(
-        f"| {name} | {int(row.clients)} | {row.revenue:,.0f} |" for name, row in summary.iterrows()
+    table = "| segment | clients | revenue_t12m | revenue at risk |\n|---|---:|---:|---:|\n" + (
+        "\n".join(
+            f"| {name} | {int(row.clients)} | {row.revenue:,.0f} | {row.at_risk:,.0f} |"
+            for name, row in summary.iterrows()
+        )
     )
     context.log.info(f"client segments for as_of {as_of}:\n{table}")
     return MaterializeResult(
@@ -155,8 +172,9 @@ def client_segments(
     owners=[OWNER],
     kinds={"python", "pandas", "duckdb"},
     description=(
-        "One row per segment: actual vs healthy share of clients (DOMAIN 5), revenue, and "
-        "the warning signals (too much ballast, too many VIPs, top-5 share above 50%)."
+        "One row per segment: actual vs healthy share of clients (DOMAIN 5), revenue, "
+        "revenue at risk (DOMAIN 7) and the warning signals (too much ballast, too many "
+        "VIPs, top-5 share above 50%). The metadata shows the mix as a table and a chart."
     ),
 )
 def segment_mix(
@@ -165,7 +183,8 @@ def segment_mix(
     rules = settings.rules()
     with warehouse.connect() as con:
         segments = con.sql(
-            f"select segment, revenue_t12m::double as revenue_t12m, as_of, run_id "
+            f"select segment, revenue_t12m::double as revenue_t12m, "
+            f"revenue_at_risk::double as revenue_at_risk, as_of, run_id "
             f"from {SCHEMA}.client_segments"
         ).df()
         top5_share = fetch_one(con, "select top5_share from marts.portfolio_concentration")[0]
@@ -177,13 +196,97 @@ def segment_mix(
     for signal in mix["signal"][mix["signal"] != ""]:
         context.log.warning(f"segment mix: {signal}")
     table = (
-        "| segment | clients | share | healthy | status |\n|---|---:|---:|---|---|\n"
+        "| segment | clients | share | healthy | status | revenue at risk |\n"
+        "|---|---:|---:|---|---|---:|\n"
         + "\n".join(
             f"| {r.segment} | {r.clients} | {r.client_share:.1%} | "
-            f"{r.healthy_min_share:.0%}-{r.healthy_max_share:.0%} | {r.mix_status} |"
+            f"{r.healthy_min_share:.0%}-{r.healthy_max_share:.0%} | {r.mix_status} | "
+            f"{r.revenue_at_risk:,.0f} |"
             for r in mix.itertuples()
         )
     )
     return MaterializeResult(
-        metadata={"segment_mix": MetadataValue.md(table), "top5_share": float(top5_share)}
+        metadata={
+            "segment_mix": MetadataValue.md(table),
+            "segment_mix_chart": MetadataValue.md(segment_mix_chart_markdown(mix)),
+            "revenue_at_risk": float(mix["revenue_at_risk"].sum()),
+            "top5_share": float(top5_share),
+        }
+    )
+
+
+TRANSITIONS_SQL = f"""
+    with previous_night as (
+        select max(as_of) as as_of from {SEGMENT_HISTORY_TABLE} where as_of < $as_of
+    ),
+    previous as (
+        select h.account_id, h.segment, h.revenue_t12m, h.as_of
+        from {SEGMENT_HISTORY_TABLE} as h join previous_night using (as_of)
+    ),
+    tonight as (select account_id, segment, revenue_t12m from {SCHEMA}.client_segments),
+    paired as (
+        select coalesce(previous.segment, 'none') as from_segment,
+               coalesce(tonight.segment, 'none') as to_segment,
+               coalesce(previous.revenue_t12m, 0) as previous_revenue,
+               coalesce(tonight.revenue_t12m, 0) as current_revenue
+        from previous full outer join tonight using (account_id)
+    )
+    select $as_of::date as as_of, (select as_of from previous_night) as previous_as_of,
+           from_segment, to_segment, count(*)::integer as clients,
+           sum(previous_revenue)::decimal(18, 2) as revenue_t12m_previous,
+           sum(current_revenue)::decimal(18, 2) as revenue_t12m_current,
+           (sum(current_revenue) - sum(previous_revenue))::decimal(18, 2) as revenue_change,
+           $run_id::varchar as run_id, $config_version::varchar as config_version
+    from paired
+    where (select as_of from previous_night) is not null
+    group by from_segment, to_segment
+    order by from_segment, to_segment
+"""
+
+
+@asset(
+    key=SEGMENT_TRANSITIONS,
+    deps=[CLIENT_SEGMENTS],
+    group_name=SCHEMA,
+    owners=[OWNER],
+    kinds={"duckdb"},
+    description=(
+        "Migration between the previous published night and tonight: one row per "
+        "(from_segment, to_segment) with the clients and their revenue_t12m then and now. "
+        "'none' means not in that night's client base (new or gone). Empty on the first "
+        "published night."
+    ),
+)
+def segment_transitions(
+    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+) -> MaterializeResult:
+    rules = settings.rules()
+    with warehouse.connect() as con:
+        ensure_history_tables(con)
+        as_of, run_id = fetch_one(
+            con, f"select any_value(as_of), any_value(run_id) from {SCHEMA}.client_segments"
+        )
+        con.execute(
+            f"create or replace table {SCHEMA}.segment_transitions as {TRANSITIONS_SQL}",
+            {"as_of": as_of, "run_id": run_id, "config_version": rules.version},
+        )
+        transitions = con.sql(f"select * from {SCHEMA}.segment_transitions").df()
+    if transitions.empty:
+        context.log.info(f"no published night before {as_of}: no transitions yet")
+        return MaterializeResult(metadata={"previous_as_of": "none", "dagster/row_count": 0})
+    moved = transitions[transitions["from_segment"] != transitions["to_segment"]]
+    table = "| from | to | clients | revenue then | revenue now |\n|---|---|---:|---:|---:|\n" + (
+        "\n".join(
+            f"| {r.from_segment} | {r.to_segment} | {r.clients} | "
+            f"{float(r.revenue_t12m_previous):,.0f} | {float(r.revenue_t12m_current):,.0f} |"
+            for r in moved.itertuples()
+        )
+    )
+    return MaterializeResult(
+        metadata={
+            "previous_as_of": str(transitions["previous_as_of"].iat[0].date()),
+            "clients_moved": int(moved["clients"].sum()),
+            "transitions": MetadataValue.md(table),
+            "dagster/row_count": len(transitions),
+        }
     )

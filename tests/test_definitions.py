@@ -51,12 +51,22 @@ def test_every_asset_has_a_description_owner_group_and_kinds():
 
 def test_groups_follow_the_flow():
     groups = {GRAPH.get(k).group_name for k in GRAPH.get_all_asset_keys()}
-    assert groups == {"ingest", "staging", "intermediate", "marts", "segmentation", "publish"}
+    assert groups == {
+        "ingest",
+        "history",
+        "staging",
+        "intermediate",
+        "marts",
+        "segmentation",
+        "retention",
+        "leads",
+        "publish",
+    }
 
 
 def test_dbt_sources_map_onto_the_ingest_assets():
     sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "sources.yml").read_text())
-    tables = {t["name"] for s in sources["sources"] for t in s["tables"]}
+    tables = {t["name"] for s in sources["sources"] if s["name"] != "history" for t in s["tables"]}
     assert tables == set(CONTRACT)
     for name in CONTRACT:
         system = CONTRACT[name].system
@@ -64,17 +74,35 @@ def test_dbt_sources_map_onto_the_ingest_assets():
         assert AssetKey(["raw", name]) in GRAPH.get(staging).parent_keys
 
 
-def test_publication_depends_on_the_audited_table():
+GATES = {
+    "client_segments_quality_gate": AssetKey(["segmentation", "client_segments"]),
+    "retention_risks_quality_gate": AssetKey(["retention", "retention_risks"]),
+    "lead_rankings_quality_gate": AssetKey(["leads", "lead_rankings"]),
+}
+
+
+def test_publication_depends_on_every_gated_table():
     publish = GRAPH.get(AssetKey(["publish", "segments_release"]))
-    assert AssetKey(["segmentation", "client_segments"]) in publish.parent_keys
+    assert set(GATES.values()) <= publish.parent_keys
 
 
-def test_the_quality_gate_is_blocking():
+@pytest.mark.parametrize("gate_name", sorted(GATES))
+def test_each_quality_gate_is_blocking_on_its_table(gate_name):
     checks = {k.name: k for k in GRAPH.asset_check_keys}
-    gate = checks["client_segments_quality_gate"]
-    assert gate.asset_key == AssetKey(["segmentation", "client_segments"])
+    gate = checks[gate_name]
+    assert gate.asset_key == GATES[gate_name]
     specs = {spec.key: spec for checks_def in defs.asset_checks for spec in checks_def.check_specs}
     assert specs[gate].blocking
+
+
+def test_the_crm_history_feeds_the_retention_signals():
+    signals = GRAPH.get(AssetKey(["marts", "fct_client_retention_signals"]))
+    assert AssetKey(["history", "crm_accounts"]) in GRAPH.get(
+        AssetKey(["marts", "fct_client_retention_signals"])
+    ).parent_keys or any(
+        AssetKey(["history", "crm_accounts"]) in GRAPH.get(k).parent_keys
+        for k in signals.parent_keys
+    )
 
 
 def test_dbt_tests_surface_as_asset_checks():

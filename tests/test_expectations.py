@@ -27,6 +27,9 @@ def good_frame() -> pd.DataFrame:
             size_tier="smb",
             corporate_tier="top100",
             segment_reason="because",
+            risk_score=0,
+            risk_level="low",
+            risk_flags=[],
             as_of=pd.Timestamp("2026-10-31"),
         )
         rows.append(row)

@@ -17,7 +17,15 @@ bounds as (
         {{ months_before_as_of(var('activity_months')) }} as base_start,
         (date_trunc('month', {{ as_of_date() }})
             - interval ({{ var('activity_months') - 1 }}) month)::date as first_active_month,
-        {{ as_of_date() }} - {{ var('overdue_days') }} as overdue_cutoff
+        {{ as_of_date() }} - {{ var('overdue_days') }} as overdue_cutoff,
+        -- DOMAIN 7, in calendar months like active_months_24m: the recent months end
+        -- with as_of's month; the lapsed look-back is the months just before them.
+        date_trunc('month', {{ as_of_date() }})::date as as_of_month,
+        (date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('recent_months') - 1 }}) month)::date as recent_start,
+        (date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('recent_months') + var('lapsed_lookback_months') - 1 }}) month
+        )::date as lookback_start
 ),
 
 monthly as (
@@ -32,10 +40,24 @@ monthly as (
 active_months as (
     select
         monthly.account_id,
-        count(*) filter (where monthly.revenue > 0) as active_months_24m
+        count(*) filter (
+            where monthly.revenue > 0 and monthly.revenue_month >= first_active_month)
+            as active_months_24m,
+        coalesce(sum(monthly.revenue) filter (
+            where monthly.revenue_month between recent_start and as_of_month), 0)
+            as revenue_recent_months,
+        coalesce(sum(monthly.revenue) filter (
+            where monthly.revenue_month between recent_start - interval 12 month
+                and as_of_month - interval 12 month), 0)
+            as revenue_recent_months_prior_year,
+        count(*) filter (
+            where monthly.revenue > 0
+                and monthly.revenue_month >= lookback_start
+                and monthly.revenue_month < recent_start)
+            as active_months_before_recent
     from monthly
     cross join bounds
-    where monthly.revenue_month >= bounds.first_active_month
+    where monthly.revenue_month >= least(bounds.first_active_month, bounds.lookback_start)
     group by all
 ),
 
@@ -51,6 +73,9 @@ per_client as (
         max(invoice_date) as last_invoice_date,
         count(distinct product_code) filter (where invoice_date > t12m_start)
             as products_t12m,
+        count(distinct product_code) filter (
+            where invoice_date > prev_t12m_start and invoice_date <= t12m_start)
+            as products_prev_t12m,
         coalesce(sum(amount_reporting) filter (
             where due_date < as_of and (paid_date is null or paid_date > as_of)), 0)
             as overdue_amount,
@@ -77,7 +102,12 @@ final as (
         per_client.first_invoice_date,
         per_client.last_invoice_date,
         coalesce(active_months.active_months_24m, 0) as active_months_24m,
+        coalesce(active_months.revenue_recent_months, 0) as revenue_recent_months,
+        coalesce(active_months.revenue_recent_months_prior_year, 0)
+            as revenue_recent_months_prior_year,
+        coalesce(active_months.active_months_before_recent, 0) as active_months_before_recent,
         per_client.products_t12m,
+        per_client.products_prev_t12m,
         per_client.overdue_amount,
         per_client.overdue_30_amount,
         per_client.avg_days_late

@@ -1,0 +1,223 @@
+"""Lead ranking (DOMAIN 8): target-profile filter, BANT, readiness and routing, as pure
+functions over the `fct_lead_inputs` mart. Every threshold comes from `LeadRules`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+import pandas as pd
+
+from assets.config import LeadRules, TargetProfile
+from assets.titles import infer_role
+
+COMPONENTS = ("budget", "authority", "need", "time")
+BUYER_CLASSES = {
+    "decision_maker": "economic",
+    "technical": "technical",
+    # Procurement and heads of department screen suppliers: technical buyers in the
+    # classic economic / technical / user split.
+    "influencer": "technical",
+    "end_user": "end_user",
+}
+LEAD_RANKING_COLUMNS = [
+    "lead_id",
+    "as_of",
+    "company_name",
+    "excluded_reason",
+    "bant_budget",
+    "bant_authority",
+    "bant_need",
+    "bant_time",
+    "bant_score",
+    "bant_unknowns",
+    "bant_rank",
+    "bant_reason",
+    "readiness",
+    "buyer_class",
+    "route",
+    "next_action",
+    "expected_deal_value",
+    "decision_date",
+    "lead_source",
+]
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def exclusion_reason(lead: pd.Series, profile: TargetProfile) -> str | None:
+    """Why a lead is outside the ideal-customer profile, or None. An unknown value does
+    not exclude: the lead is scored and its unknowns say what to ask."""
+    reasons = []
+    industry = lead.get("industry")
+    if profile.industries and not _missing(industry) and industry not in profile.industries:
+        reasons.append(f"industry {industry} is not in the target profile")
+    region = lead.get("region")
+    if profile.regions and not _missing(region) and region not in profile.regions:
+        reasons.append(f"region {region} is not in the target profile")
+    for column, low, high in [
+        ("employees", profile.min_employees, profile.max_employees),
+        ("annual_revenue", profile.min_annual_revenue, profile.max_annual_revenue),
+    ]:
+        value = lead.get(column)
+        if _missing(value):
+            continue
+        if low is not None and float(value) < low:
+            reasons.append(f"{column} {float(value):,.0f} below the minimum {low:,.0f}")
+        if high is not None and float(value) > high:
+            reasons.append(f"{column} {float(value):,.0f} above the maximum {high:,.0f}")
+    return "; ".join(reasons) or None
+
+
+def budget_points(budget, expected_deal_value, rules: LeadRules) -> int | None:
+    """Points for budget / expected deal value, compared exactly in kopecks; None when
+    either is unknown (or the expected value is not positive)."""
+    if _missing(budget) or _missing(expected_deal_value):
+        return None
+    budget_k = round(float(budget) * 100)
+    expected_k = round(float(expected_deal_value) * 100)
+    if expected_k <= 0:
+        return None
+    for ratio, points in rules.budget_ratio_points:
+        share = Fraction(str(ratio))
+        if budget_k * share.denominator >= share.numerator * expected_k:
+            return points
+    return 1
+
+
+def time_points(decision_date, as_of: dt.date, rules: LeadRules) -> int | None:
+    """Points by days from as_of to the decision; None when the date is unknown."""
+    if _missing(decision_date):
+        return None
+    days = (pd.Timestamp(decision_date) - pd.Timestamp(as_of)).days
+    if days < 0:
+        return 1
+    for limit, points in rules.time_days_points:
+        if days <= limit:
+            return points
+    return 1
+
+
+def readiness(source, rules: LeadRules) -> str:
+    """hot / warm / cold by how the lead came; an unknown source counts as cold (we
+    cannot assume it knows us)."""
+    for level, sources in rules.readiness_by_source.items():
+        if source in sources:
+            return level
+    return "cold"
+
+
+def score_lead(lead: pd.Series, as_of: dt.date, rules: LeadRules) -> dict:
+    """BANT components (overrides win), score, unknowns and the reason in words."""
+    role = lead.get("contact_role")
+    role_basis = "CRM role"
+    if _missing(role):
+        role = infer_role(lead.get("contact_title"))
+        role_basis = f"title '{lead.get('contact_title')}'"
+    need = lead.get("need")
+    derived = {
+        "budget": budget_points(
+            lead.get("budget_reporting"), lead.get("expected_deal_value"), rules
+        ),
+        "authority": None if _missing(role) else rules.authority_points.get(role),
+        "need": None if _missing(need) else rules.need_points.get(need),
+        "time": time_points(lead.get("decision_date"), as_of, rules),
+    }
+    values, unknowns, words = {}, [], []
+    for component in COMPONENTS:
+        override = lead.get(f"bant_{component}_override")
+        if not _missing(override):
+            values[component] = int(override)
+            words.append(f"{component[0].upper()}{int(override)} (manager's override)")
+            continue
+        points = derived[component]
+        if points is None:
+            values[component] = 1
+            unknowns.append(component)
+            words.append(f"{component[0].upper()}1 ({component} unknown)")
+            continue
+        values[component] = points
+        if component == "budget":
+            ratio = float(lead["budget_reporting"]) / float(lead["expected_deal_value"])
+            detail = (
+                f"budget {ratio:.2f}x the expected deal {float(lead['expected_deal_value']):,.2f}"
+            )
+        elif component == "authority":
+            detail = f"{role} from {role_basis}"
+        elif component == "need":
+            detail = f"need {need}"
+        else:
+            days = (pd.Timestamp(lead["decision_date"]) - pd.Timestamp(as_of)).days
+            detail = f"decision in {days} days" if days >= 0 else f"decision date {-days} days past"
+        words.append(f"{component[0].upper()}{points} ({detail})")
+    score = values["budget"] * values["authority"] * values["need"] * values["time"]
+    return {
+        **{f"bant_{c}": values[c] for c in COMPONENTS},
+        "bant_score": score,
+        "bant_unknowns": unknowns,
+        "bant_reason": " x ".join(words) + f" = {score}",
+        "buyer_class": None if _missing(role) else BUYER_CLASSES.get(role),
+    }
+
+
+def route(employees, product_family, product_code, rules: LeadRules) -> str:
+    if not _missing(employees) and int(employees) >= rules.key_account_min_employees:
+        return rules.key_account_desk
+    line = product_family if not _missing(product_family) else product_code
+    return rules.product_desk.format(family=line if not _missing(line) else "general")
+
+
+def rank_leads(leads: pd.DataFrame, as_of: dt.date, rules: LeadRules) -> pd.DataFrame:
+    """One row per lead with the LEAD_RANKING_COLUMNS (bar run_id/config_version).
+
+    Ranked leads (inside the target profile) get bant_rank 1..n by bant_score desc,
+    then expected deal value desc, decision_date asc, lead_id; excluded ones none."""
+    rows = []
+    for _, lead in leads.iterrows():
+        excluded = exclusion_reason(lead, rules.target_profile)
+        scored = score_lead(lead, as_of, rules)
+        level = readiness(lead.get("lead_source"), rules)
+        rows.append(
+            {
+                "lead_id": lead["lead_id"],
+                "as_of": as_of,
+                "company_name": lead.get("company_name"),
+                "excluded_reason": excluded,
+                **scored,
+                "readiness": level,
+                "route": route(
+                    lead.get("employees"),
+                    lead.get("product_family"),
+                    lead.get("product_code"),
+                    rules,
+                ),
+                "next_action": (
+                    "none: outside the target profile" if excluded else rules.next_actions[level]
+                ),
+                "expected_deal_value": lead.get("expected_deal_value"),
+                "decision_date": lead.get("decision_date"),
+                "lead_source": lead.get("lead_source"),
+            }
+        )
+    out = pd.DataFrame(rows, columns=[c for c in LEAD_RANKING_COLUMNS if c != "bant_rank"])
+    ranked = out[out["excluded_reason"].isna()].copy()
+    ranked["_edv"] = pd.to_numeric(ranked["expected_deal_value"]).astype("float64")
+    ranked["_date"] = pd.to_datetime(ranked["decision_date"])
+    ranked = ranked.sort_values(
+        ["bant_score", "_edv", "_date", "lead_id"],
+        ascending=[False, False, True, True],
+        na_position="last",
+        kind="mergesort",
+    )
+    out["bant_rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked.index, dtype="Int64")
+    out = out[LEAD_RANKING_COLUMNS]
+    order = out["bant_rank"].fillna(len(out) + 1).astype("int64")
+    return (
+        out.assign(_o=order)
+        .sort_values(["_o", "lead_id"])
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
