@@ -45,7 +45,8 @@ LEAD_RANKING_COLUMNS = [
 
 
 def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+    """None, NaN, NA or NaT (what a missing value becomes in a DataFrame column)."""
+    return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
 
 
 def exclusion_reason(lead: pd.Series, profile: TargetProfile) -> str | None:

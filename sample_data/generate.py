@@ -387,8 +387,14 @@ def _crm(spec: SampleSpec, clients: pd.DataFrame, rng) -> dict[str, pd.DataFrame
                 f"ООО «{w}» {i}" for i, w in enumerate(rng.choice(NAME_WORDS, n_leads), start=1)
             ],
             "inn": [f"50{rng.integers(10**7, 10**8)}" for _ in range(n_leads)],
-            "industry": rng.choice(INDUSTRIES, n_leads, p=INDUSTRY_WEIGHTS),
-            "employees": rng.integers(1, 3000, n_leads),
+            # About 8% of prospects come from industries outside the target profile.
+            "industry": np.where(
+                rng.random(n_leads) < 0.08,
+                rng.choice(["agriculture", "mining", "non-profit"], n_leads),
+                rng.choice(INDUSTRIES, n_leads, p=INDUSTRY_WEIGHTS),
+            ),
+            # From sole traders (1-4 people, outside the profile) to enterprises.
+            "employees": np.clip(rng.lognormal(np.log(60), 1.5, n_leads), 1, 20000).astype(int),
             "annual_revenue": np.round(rng.lognormal(np.log(2e8), 1.5, n_leads), -3).astype(int),
             "region": rng.choice(REGIONS, n_leads, p=REGION_WEIGHTS),
             "source": rng.choice(LEAD_SOURCES, n_leads),

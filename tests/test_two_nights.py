@@ -1,0 +1,151 @@
+"""Two consecutive nights end to end (DOMAIN 7 and 9): between them one client is taken
+over by another group, one VIP's revenue of the last year is cancelled, and the second
+night is re-run. The flags, the segment transitions and the history must show it."""
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+NIGHT_1 = dt.date(2026, 9, 30)
+NIGHT_2 = dt.date(2026, 10, 31)
+NEW_PARENT = "C-NEW-GROUP"
+
+
+def run_night(root, exports, as_of):
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    resources = {
+        "settings": {
+            "config": {
+                "exports_dir": str(exports),
+                "publish_dir": str(root / "publish"),
+                "as_of": as_of.isoformat(),
+            }
+        },
+        "warehouse": {"config": {"path": str(root / "warehouse.duckdb")}},
+    }
+    result = defs.resolve_job_def("nightly_segments").execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        run_config={"resources": resources},
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def read(path, sql) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(sql).df()
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    from sample_data.generate import SampleSpec, generate
+
+    root = tmp_path_factory.mktemp("two-nights")
+    first, second = root / "exports-1", root / "exports-2"
+    generate(first, SampleSpec(clients=300, end_date=NIGHT_2, seed=11))
+    run_night(root, first, NIGHT_1)
+    published = root / "publish" / "segments.duckdb"
+    night_1 = read(published, "select * from client_segments")
+
+    # Between the nights: a takeover in the CRM and a VIP's last year cancelled in billing.
+    shutil.copytree(first, second)
+    taken_over = night_1[night_1["segment"] == "typical"]["account_id"].iat[0]
+    dropped_vip = night_1[night_1["segment"] == "vip"]["account_id"].iat[0]
+    accounts = pd.read_csv(second / "accounts.csv", dtype=str, keep_default_na=False)
+    accounts.loc[accounts["account_id"] == taken_over, "parent_account_id"] = NEW_PARENT
+    accounts.to_csv(second / "accounts.csv", index=False)
+    lines = pd.read_csv(second / "invoice_lines.csv", dtype=str, keep_default_na=False)
+    cancel = (lines["account_id"] == dropped_vip) & (lines["invoice_date"] > "2025-10-31")
+    lines.loc[cancel, "status"] = "cancelled"
+    lines.to_csv(second / "invoice_lines.csv", index=False)
+
+    run_night(root, second, NIGHT_2)
+    rerun = run_night(root, second, NIGHT_2)  # the same night again: replaces, never adds
+    return {
+        "root": root,
+        "published": published,
+        "warehouse": root / "warehouse.duckdb",
+        "night_1": night_1,
+        "taken_over": taken_over,
+        "dropped_vip": dropped_vip,
+        "rerun": rerun,
+    }
+
+
+def test_the_first_night_had_no_ownership_change_to_compare(nights):
+    history = read(nights["published"], "select as_of from segment_history")
+    assert set(history["as_of"].dt.date) == {NIGHT_1, NIGHT_2}
+    assert nights["night_1"]["risk_flags"].map(lambda f: "ownership_change" in f).sum() == 0
+
+
+def test_the_takeover_fires_ownership_change_with_both_parents(nights):
+    risks = read(
+        nights["published"],
+        "select * from retention_risks where flag = 'ownership_change'",
+    )
+    assert list(risks["account_id"]) == [nights["taken_over"]]
+    evidence = risks["evidence"].iat[0]
+    assert f"to {NEW_PARENT}" in evidence and "2026-09-30" in evidence
+    assert risks["severity"].iat[0] == "high"
+
+
+def test_the_dropped_vip_is_flagged_and_moves_out_of_vip(nights):
+    vip = nights["dropped_vip"]
+    segments = read(
+        nights["published"], f"select * from client_segments where account_id = '{vip}'"
+    )
+    assert segments["segment"].iat[0] != "vip"
+    assert float(segments["revenue_t12m"].iat[0]) == 0.0
+    assert "revenue_decline" in list(segments["risk_flags"].iat[0])
+    decline = read(
+        nights["published"],
+        f"select evidence from retention_risks where account_id = '{vip}' "
+        "and flag = 'revenue_decline'",
+    )["evidence"].iat[0]
+    assert "growth -100.0%" in decline
+
+
+def test_transitions_count_every_client_of_either_night_once(nights):
+    transitions = read(nights["published"], "select * from segment_transitions")
+    assert set(transitions["previous_as_of"].dt.date) == {NIGHT_1}
+    assert set(transitions["as_of"].dt.date) == {NIGHT_2}
+    night_2 = read(nights["published"], "select account_id, segment from client_segments")
+    both = set(nights["night_1"]["account_id"]) | set(night_2["account_id"])
+    assert transitions["clients"].sum() == len(both)
+    new_segment = night_2.set_index("account_id").loc[nights["dropped_vip"], "segment"]
+    moved = transitions[
+        (transitions["from_segment"] == "vip") & (transitions["to_segment"] == new_segment)
+    ]
+    assert moved["clients"].iat[0] >= 1
+    # Per from-segment, the clients add up to that night's segment counts.
+    night_1_counts = nights["night_1"]["segment"].value_counts()
+    from_counts = (
+        transitions[transitions["from_segment"] != "none"].groupby("from_segment")["clients"].sum()
+    )
+    assert from_counts.sort_index().to_dict() == night_1_counts.sort_index().to_dict()
+
+
+def test_rerunning_a_night_replaces_it_in_every_history(nights):
+    for table in ("history.client_segments", "history.crm_accounts"):
+        counts = read(
+            nights["warehouse"],
+            f"select as_of, count(*) as n, count(distinct account_id) as d from {table} "
+            "group by as_of order by as_of",
+        )
+        assert list(counts["as_of"].dt.date) == [NIGHT_1, NIGHT_2], table
+        assert (counts["n"] == counts["d"]).all(), table
+    published = read(
+        nights["published"],
+        "select as_of, count(*) as n from segment_history group by as_of order by as_of",
+    )
+    night_2 = read(nights["published"], "select count(*) as n from client_segments")
+    assert published["n"].tolist() == [len(nights["night_1"]), night_2["n"].iat[0]]
+    release = read(nights["published"], "select run_id from release")
+    assert release["run_id"].iat[0] == nights["rerun"].run_id
