@@ -49,7 +49,7 @@ def _missing(value) -> bool:
     return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
 
 
-def exclusion_reason(lead: pd.Series, profile: TargetProfile) -> str | None:
+def exclusion_reason(lead: dict, profile: TargetProfile) -> str | None:
     """Why a lead is outside the ideal-customer profile, or None. An unknown value does
     not exclude: the lead is scored and its unknowns say what to ask."""
     reasons = []
@@ -111,7 +111,7 @@ def readiness(source, rules: LeadRules) -> str:
     return "cold"
 
 
-def score_lead(lead: pd.Series, as_of: dt.date, rules: LeadRules) -> dict:
+def score_lead(lead: dict, as_of: dt.date, rules: LeadRules) -> dict:
     """BANT components (overrides win), score, unknowns and the reason in words."""
     role = lead.get("contact_role")
     role_basis = "CRM role"
@@ -177,7 +177,7 @@ def rank_leads(leads: pd.DataFrame, as_of: dt.date, rules: LeadRules) -> pd.Data
     Ranked leads (inside the target profile) get bant_rank 1..n by bant_score desc,
     then expected deal value desc, decision_date asc, lead_id; excluded ones none."""
     rows = []
-    for _, lead in leads.iterrows():
+    for lead in leads.to_dict("records"):
         excluded = exclusion_reason(lead, rules.target_profile)
         scored = score_lead(lead, as_of, rules)
         level = readiness(lead.get("lead_source"), rules)

@@ -48,8 +48,28 @@ def _at_most_share(amount: pd.Series, share: float, of: pd.Series) -> pd.Series:
     )
 
 
-def _money(value) -> str:
-    return f"{float(value):,.2f}"
+def _money(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        [f"{v:,.2f}" for v in pd.to_numeric(values).astype("float64")], index=values.index
+    )
+
+
+def _when(mask: pd.Series, text: pd.Series) -> pd.Series:
+    """`text` where `mask` holds, else the empty string."""
+    return text.where(mask, "")
+
+
+def _joined(*parts: pd.Series) -> pd.Series:
+    """Join the non-empty parts of each row with '; '."""
+    out = parts[0]
+    for part in parts[1:]:
+        separator = pd.Series(np.where((out != "") & (part != ""), "; ", ""), index=out.index)
+        out = out + separator + part
+    return out
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
 
 
 def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series | pd.Timestamp) -> pd.Series:
@@ -91,24 +111,35 @@ def evaluate_flags(
         s["revenue_t12m"], 1 + Fraction(str(t["max_growth"])), s["revenue_prev_t12m"]
     )
     months = rules.recent_months
-    evidence = pd.Series("", index=s.index)
-    for i in s.index[by_months | by_growth]:
-        parts = []
-        if by_months[i]:
-            ratio = float(recent[i]) / float(prior[i])
-            parts.append(
-                f"revenue of the last {months} months {_money(recent[i])} is {ratio:.0%} of "
-                f"the same months a year earlier ({_money(prior[i])}; threshold "
-                f"{t['max_recent_to_prior_year_ratio']:.0%})"
-            )
-        if by_growth[i]:
-            growth = float(s["revenue_t12m"][i]) / float(s["revenue_prev_t12m"][i]) - 1
-            parts.append(
-                f"revenue_t12m {_money(s['revenue_t12m'][i])} against "
-                f"{_money(s['revenue_prev_t12m'][i])} the 12 months before: growth "
-                f"{growth:+.1%} (threshold {t['max_growth']:+.0%})"
-            )
-        evidence[i] = "; ".join(parts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = pd.to_numeric(recent).astype("float64") / pd.to_numeric(prior).astype("float64")
+        growth = (
+            pd.to_numeric(s["revenue_t12m"]).astype("float64")
+            / pd.to_numeric(s["revenue_prev_t12m"]).astype("float64")
+            - 1
+        )
+    evidence = _joined(
+        _when(
+            by_months,
+            f"revenue of the last {months} months "
+            + _money(recent)
+            + " is "
+            + ratio.map(lambda r: f"{r:.0%}" if r == r and abs(r) != np.inf else "")
+            + " of the same months a year earlier ("
+            + _money(prior)
+            + f"; threshold {t['max_recent_to_prior_year_ratio']:.0%})",
+        ),
+        _when(
+            by_growth,
+            "revenue_t12m "
+            + _money(s["revenue_t12m"])
+            + " against "
+            + _money(s["revenue_prev_t12m"])
+            + " the 12 months before: growth "
+            + growth.map(lambda g: f"{g:+.1%}" if g == g and abs(g) != np.inf else "")
+            + f" (threshold {t['max_growth']:+.0%})",
+        ),
+    )
     fired["revenue_decline"] = (by_months | by_growth, evidence)
 
     # lapsed: a regular buyer (>= 6 active months in the 12 before the recent ones)
@@ -123,7 +154,7 @@ def evaluate_flags(
         active_before.astype(str)
         + f" active months in the {rules.lapsed_lookback_months} before the last {months}, "
         + f"and net revenue of the last {months} months is "
-        + recent.map(_money),
+        + _money(recent),
     )
 
     # payment_delay: anything overdue by more than 30 days, or paying late on average.
@@ -131,17 +162,15 @@ def evaluate_flags(
     overdue = (_kopecks(s["overdue_30_amount"]) > 0).fillna(False)
     late = pd.to_numeric(s["avg_days_late"]).astype("float64")
     slow = (late > t["max_avg_days_late"]).fillna(False)
-    evidence = pd.Series("", index=s.index)
-    for i in s.index[overdue | slow]:
-        parts = []
-        if overdue[i]:
-            parts.append(f"{_money(s['overdue_30_amount'][i])} overdue by more than 30 days")
-        if slow[i]:
-            parts.append(
-                f"paid {late[i]:.1f} days late on average over 12 months "
-                f"(threshold {t['max_avg_days_late']})"
-            )
-        evidence[i] = "; ".join(parts)
+    evidence = _joined(
+        _when(overdue, _money(s["overdue_30_amount"]) + " overdue by more than 30 days"),
+        _when(
+            slow,
+            "paid "
+            + late.map(lambda d: f"{d:.1f}")
+            + f" days late on average over 12 months (threshold {t['max_avg_days_late']})",
+        ),
+    )
     fired["payment_delay"] = (overdue | slow, evidence)
 
     # contract_expiring: a running contract without auto-renew ends within 90 days and
@@ -181,25 +210,32 @@ def evaluate_flags(
     low_nps = (nps <= t["max_nps"]).fillna(False)
     low_csat = (csat <= t["max_csat"]).fillna(False)
     complained = (complaint_age < t["complaint_within_days"]).fillna(False)
-    evidence = pd.Series("", index=s.index)
-    for i in s.index[low_nps | low_csat | complained]:
-        parts = []
-        if low_nps[i]:
-            parts.append(
-                f"latest NPS {int(nps[i])} on {s['latest_nps_date'][i]:%Y-%m-%d} "
-                f"(<= {t['max_nps']})"
-            )
-        if low_csat[i]:
-            parts.append(
-                f"latest CSAT {int(csat[i])} on {s['latest_csat_date'][i]:%Y-%m-%d} "
-                f"(<= {t['max_csat']})"
-            )
-        if complained[i]:
-            parts.append(
-                f"complaint on {s['latest_complaint_date'][i]:%Y-%m-%d}, "
-                f"{int(complaint_age[i])} days before as_of"
-            )
-        evidence[i] = "; ".join(parts)
+    evidence = _joined(
+        _when(
+            low_nps,
+            "latest NPS "
+            + nps.astype("Int64").astype(str)
+            + " on "
+            + _dates(s["latest_nps_date"])
+            + f" (<= {t['max_nps']})",
+        ),
+        _when(
+            low_csat,
+            "latest CSAT "
+            + csat.astype("Int64").astype(str)
+            + " on "
+            + _dates(s["latest_csat_date"])
+            + f" (<= {t['max_csat']})",
+        ),
+        _when(
+            complained,
+            "complaint on "
+            + _dates(s["latest_complaint_date"])
+            + ", "
+            + complaint_age.astype("Int64").astype(str)
+            + " days before as_of",
+        ),
+    )
     fired["low_satisfaction"] = (low_nps | low_csat | complained, evidence)
 
     # no_contact: a vip or strategic client nobody has called, met or written to in
@@ -271,43 +307,54 @@ def evaluate_flags(
     return out.reset_index(drop=True)[FLAG_COLUMNS]
 
 
-def risk_level(score: int, has_high_flag: bool, segment: str, rules: RetentionRules) -> str:
-    """DOMAIN 7: high when the score reaches 5 or a high flag hits a vip/strategic
-    client; medium from 2; else low."""
-    if score >= rules.high_min_score or (has_high_flag and segment in rules.high_flag_segments):
-        return "high"
-    if score >= rules.medium_min_score:
-        return "medium"
-    return "low"
-
-
 def summarize_client_risk(
     flags: pd.DataFrame, clients: pd.DataFrame, rules: RetentionRules
 ) -> pd.DataFrame:
     """Per client (every row of `clients`: account_id, segment, revenue_t12m):
     risk_score, risk_level, risk_flags (list, most severe first) and revenue_at_risk
-    (revenue_t12m of high-risk clients, else 0)."""
-    per_client = (
-        flags.groupby("account_id", sort=False)
-        .agg(
-            risk_score=("severity_points", "sum"),
-            has_high_flag=("severity", lambda v: bool((v == "high").any())),
-            risk_flags=("flag", list),
-        )
+    (revenue_t12m of high-risk clients, else 0). DOMAIN 7: risk_level is high when the
+    score reaches 5 or a high flag hits a vip/strategic client, medium from 2, else low.
+    """
+    grouped = flags.groupby("account_id", sort=False)
+    score = grouped["severity_points"].sum().reindex(clients["account_id"]).fillna(0)
+    has_high = (
+        flags["severity"]
+        .eq("high")
+        .groupby(flags["account_id"], sort=False)
+        .any()
         .reindex(clients["account_id"])
+        .fillna(False)
+        .astype(bool)
+        .to_numpy()
+    )
+    # Flags in the order given (most severe first from evaluate_flags), split per client.
+    ordered = flags.reset_index(drop=True)
+    ordered = ordered.iloc[np.argsort(ordered["account_id"].to_numpy(), kind="stable")]
+    ids = ordered["account_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], int)
+    lists = (
+        {}
+        if not len(ids)
+        else dict(
+            zip(
+                ids[starts],
+                (list(x) for x in np.split(ordered["flag"].to_numpy(), starts[1:])),
+                strict=True,
+            )
+        )
     )
     out = clients[["account_id"]].reset_index(drop=True)
-    out["risk_score"] = per_client["risk_score"].fillna(0).astype("int64").to_numpy()
-    has_high = per_client["has_high_flag"].fillna(False).astype(bool).to_numpy()
-    out["risk_level"] = [
-        risk_level(score, high, segment, rules)
-        for score, high, segment in zip(
-            out["risk_score"], has_high, clients["segment"].to_numpy(), strict=True
-        )
-    ]
-    out["risk_flags"] = [
-        list(v) if isinstance(v, list) else [] for v in per_client["risk_flags"].to_numpy()
-    ]
+    out["risk_score"] = score.astype("int64").to_numpy()
+    escalated = has_high & clients["segment"].isin(rules.high_flag_segments).to_numpy()
+    out["risk_level"] = np.select(
+        [
+            (out["risk_score"] >= rules.high_min_score).to_numpy() | escalated,
+            (out["risk_score"] >= rules.medium_min_score).to_numpy(),
+        ],
+        ["high", "medium"],
+        default="low",
+    )
+    out["risk_flags"] = [lists.get(a, []) for a in out["account_id"]]
     revenue = pd.to_numeric(clients["revenue_t12m"]).astype("float64").to_numpy()
     out["revenue_at_risk"] = np.where(out["risk_level"].eq("high"), revenue, 0.0).round(2)
     return out

@@ -161,44 +161,54 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
         [is_ballast, is_vip, is_strategic], ["ballast", "vip", "strategic"], default="typical"
     )
 
+    # Reasons are built column-wise: a per-row loop costs seconds at 100,000 clients.
     revenue = clients[REVENUE_T12M].astype("float64")
-    reasons = []
-    for i in range(len(clients)):
-        s = segment[i]
-        if s == "ballast":
-            why = (
-                f"{active.iat[i]} active month(s) in 24"
-                if one_off.iat[i]
-                else f"last invoice {last_invoice.iat[i]:%Y-%m-%d}, over "
-                f"{seg.ballast_lapsed_days} days before as_of"
-            )
-            reasons.append(f"ballast: ABC class C, no growth potential, {why}")
-        elif s == "vip":
-            reasons.append(
-                f"vip: ABC class A, revenue rank {int(rank.iat[i])} <= {cutoff} "
-                f"(top {seg.vip_top_share:.0%} of {paying} paying clients), "
-                f"revenue_t12m {_money(revenue.iat[i])}"
-            )
-        elif s == "strategic":
-            basis = (
-                f"ABC class {abc.iat[i]}"
-                if abc.iat[i] in ("A", "B")
-                else f"size tier {clients[SIZE_TIER].iat[i]}"
-            )
-            reasons.append(
-                f"strategic: growth potential "
-                f"({clients[GROWTH_POTENTIAL_REASON].iat[i]}) and {basis}"
-            )
-        else:
-            reasons.append(
-                f"typical: ABC class {abc.iat[i]}, "
-                + (
-                    "growth potential but neither class A/B nor UMM/enterprise"
-                    if potential.iat[i]
-                    else "no growth potential"
-                )
-                + ("" if abc.iat[i] != "C" else ", buying regularly")
-            )
+    abc_text = abc.astype(str)
+    rank_text = pd.Series(
+        [str(int(r)) if r == r else "" for r in rank], index=clients.index, dtype=object
+    )
+    ballast_why = pd.Series(
+        np.where(
+            one_off,
+            active.astype(str) + " active month(s) in 24",
+            "last invoice "
+            + last_invoice.dt.strftime("%Y-%m-%d").fillna("")
+            + f", over {seg.ballast_lapsed_days} days before as_of",
+        ),
+        index=clients.index,
+    )
+    basis = pd.Series(
+        np.where(
+            abc.isin(["A", "B"]),
+            "ABC class " + abc_text,
+            "size tier " + clients[SIZE_TIER].astype(str),
+        ),
+        index=clients.index,
+    )
+    typical_why = pd.Series(
+        np.where(
+            potential,
+            "growth potential but neither class A/B nor UMM/enterprise",
+            "no growth potential",
+        ),
+        index=clients.index,
+    ) + np.where(abc.eq("C"), ", buying regularly", "")
+    reasons = np.select(
+        [segment == "ballast", segment == "vip", segment == "strategic"],
+        [
+            "ballast: ABC class C, no growth potential, " + ballast_why,
+            "vip: ABC class A, revenue rank "
+            + rank_text
+            + f" <= {cutoff} (top {seg.vip_top_share:.0%} of {paying} paying clients), "
+            + "revenue_t12m "
+            + revenue.map(_money),
+            "strategic: growth potential ("
+            + clients[GROWTH_POTENTIAL_REASON].astype(str)
+            + ") and "
+            + basis,
+        ],
+        default="typical: ABC class " + abc_text + ", " + typical_why,
+    )
     return pd.DataFrame({SEGMENT: segment, SEGMENT_REASON: reasons}, index=clients.index)
 
 

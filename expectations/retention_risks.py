@@ -19,17 +19,16 @@ RISK_LEVELS = ["high", "medium", "low"]
 def flag_expectations(rules: RetentionRules) -> list:
     import great_expectations.expectations as gxe
 
-    pairs = [(name, rule.severity) for name, rule in rules.flags.items()]
+    pairs = [f"{name}:{rule.severity}" for name, rule in rules.flags.items()]
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="account_id"),
         gxe.ExpectColumnValuesToBeInSet(column="flag", value_set=list(RETENTION_FLAGS)),
         gxe.ExpectColumnValuesToNotBeNull(column="flag"),
         gxe.ExpectColumnValuesToBeInSet(column="severity", value_set=list(SEVERITIES)),
         gxe.ExpectColumnValuesToNotBeNull(column="severity"),
-        # Each flag carries the severity the rules give it.
-        gxe.ExpectColumnPairValuesToBeInSet(
-            column_A="flag", column_B="severity", value_pairs_set=pairs
-        ),
+        # Each flag carries the severity the rules give it. (As one column: GX checks
+        # column pairs row by row in Python, 5 s at 170,000 flags.)
+        gxe.ExpectColumnValuesToBeInSet(column="flag_severity", value_set=pairs),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["account_id", "flag"]),
         gxe.ExpectColumnValueLengthsToBeBetween(column="evidence", min_value=1),
         gxe.ExpectColumnValuesToNotBeNull(column="evidence"),
@@ -68,6 +67,9 @@ def validate_retention_risks(
     """`flags`: the retention_risks rows. `client_risk`: one row per client with
     risk_score, risk_level, flag_points (sum of its flags' severity points) and
     escalated (a high flag on a segment that makes it high)."""
+    flags = flags.assign(
+        flag_severity=flags["flag"].astype(str) + ":" + flags["severity"].astype(str)
+    )
     return run_suites(
         [
             ("retention_risks", flag_expectations(rules), flags),

@@ -54,7 +54,8 @@ def test_an_unknown_flag_or_a_wrong_severity_fails():
     assert "expect_column_values_to_be_in_set" in retention_failures(f=f)
     f = flags()
     f.loc[1, "severity"] = "high"  # payment_delay is medium in the rules
-    assert "expect_column_pair_values_to_be_in_set" in retention_failures(f=f)
+    failures = validate_retention_risks(f, client_risk(), RULES).failures
+    assert any("flag_severity" in x and "payment_delay:high" in x for x in failures)
 
 
 def test_a_flag_twice_for_one_client_fails():
