@@ -61,6 +61,7 @@ class CorporateTierRules:
 @dataclass(frozen=True)
 class QualityRules:
     min_clients: int
+    max_drop_share: float  # publication refused beyond this drop in clients or revenue
 
 
 @dataclass(frozen=True)

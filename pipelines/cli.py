@@ -147,6 +147,38 @@ def ui(args: argparse.Namespace) -> int:
     os.execv(command[0], command)
 
 
+def releases(args: argparse.Namespace) -> int:
+    from pipelines.releases import list_releases, release_identity
+
+    publish_dir = from_env().publish_dir
+    current = publish_dir / "segments.duckdb"
+    published = release_identity(current) if current.exists() else None
+    kept = list_releases(publish_dir)
+    if not kept:
+        print(f"no kept releases in {publish_dir / 'releases'}")
+        return 0
+    for path in kept:
+        marker = "*" if release_identity(path) == published else " "
+        print(f"{marker} {path.name}")
+    print("(* = published now)")
+    return 0
+
+
+def rollback(args: argparse.Namespace) -> int:
+    from pipelines.releases import release_identity
+    from pipelines.releases import rollback as swap_in
+
+    publish_dir = from_env().publish_dir
+    try:
+        chosen = swap_in(publish_dir, args.to)
+    except ValueError as exc:
+        log.error("rollback refused: %s", exc)
+        return 2
+    as_of, run_id = release_identity(publish_dir / "segments.duckdb")
+    log.info("rolled back to %s: BI now reads as_of %s, run %s", chosen.name, as_of, run_id)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
@@ -168,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print what is published").set_defaults(
         func=lambda _: print_summary(from_env()) or 0
     )
+    sub.add_parser("releases", help="list the kept releases, newest first").set_defaults(
+        func=releases
+    )
+    back = sub.add_parser(
+        "rollback", help="publish a kept release again (default: the one before the current)"
+    )
+    back.add_argument("--to", help="a kept release's file name or run id")
+    back.set_defaults(func=rollback)
     gen = sub.add_parser("generate", help="write sample exports (python -m sample_data.generate)")
     gen.set_defaults(func=lambda a: __import__("sample_data.generate").generate.main(a.rest) or 0)
     gen.add_argument("rest", nargs=argparse.REMAINDER)

@@ -33,6 +33,14 @@ from pipelines.quality import (
     latest_audit,
     table_fingerprint,
 )
+from pipelines.releases import (
+    Totals,
+    archive_release,
+    content_hash,
+    drop_violations,
+    fsync_path,
+    published_totals,
+)
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.retention import RETENTION_RISKS_COLUMNS
 from pipelines.retries import retry_on_io_errors
@@ -129,14 +137,6 @@ def published_tables() -> list[PublishedTable]:
     ]
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def build_release_file(
     warehouse_path: Path,
     target: Path,
@@ -169,6 +169,29 @@ def build_release_file(
             [as_of, run_id, config_version, published_at, audit_fingerprint, json.dumps(counts)],
         )
         con.execute("detach wh")
+        # What a reader needs to know which night it reads and that it is whole: one row
+        # per table with its row count and a content hash that two runs of the same night
+        # share (run ids and timestamps left out).
+        gated = {"client_segments", "retention_risks", "lead_rankings"}
+        con.execute(
+            """create table release_manifest (as_of date, run_id varchar,
+                config_version varchar, published_at timestamp, table_name varchar,
+                row_count bigint, content_hash varchar, audit_status varchar)"""
+        )
+        for name, rows in counts.items():
+            con.execute(
+                "insert into release_manifest values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    as_of,
+                    run_id,
+                    config_version,
+                    published_at,
+                    name,
+                    rows,
+                    content_hash(con, name),
+                    "passed" if name in gated else "not gated",
+                ],
+            )
         con.execute("checkpoint")
     finally:
         con.close()
@@ -226,9 +249,15 @@ def record_published_night(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def publish_release(
-    warehouse: Warehouse, publish_dir: Path, log
+    warehouse: Warehouse,
+    publish_dir: Path,
+    log,
+    max_drop_share: float = 1.0,
+    accept_drop: bool = False,
+    keep_releases: int = 7,
 ) -> tuple[Path, dict[str, int], dict]:
-    """Re-verify the audit, build the new file beside the old one, rename it over."""
+    """Re-verify the audits and the drop guard, build the new file beside the old one,
+    rename it over, and keep a copy among the newest `keep_releases`."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     with warehouse.connect(read_only=True) as con:
         fingerprints = {table: _verified_fingerprint(con, table) for table in GATED_TABLES}
@@ -237,6 +266,22 @@ def publish_release(
             f"select any_value(as_of), any_value(run_id), any_value(config_version) "
             f"from {AUDITED_TABLE}",
         )
+        clients, revenue = fetch_one(
+            con, f"select count(*), coalesce(sum(revenue_t12m), 0)::double from {AUDITED_TABLE}"
+        )
+    problems = drop_violations(
+        published_totals(publish_dir / PUBLISHED_FILE), Totals(clients, revenue), max_drop_share
+    )
+    if problems and not accept_drop:
+        raise Failure(
+            "Publication refused against the previous release: "
+            + "; ".join(problems)
+            + ". If this is real (a lost region, a purge), re-run with accept_drop: true "
+            "(run config) or SEGMENTS_ACCEPT_DROP=1. The previous release stays in place.",
+            allow_retries=False,
+        )
+    for problem in problems:
+        log.warning(f"accepted by the run's accept_drop: {problem}")
     fingerprint = json.dumps(fingerprints)
     as_of, run_id, config_version = release
     target = publish_dir / PUBLISHED_FILE
@@ -254,7 +299,7 @@ def publish_release(
             published_rows = fetch_one(check, "select count(*) from client_segments")[0]
         if published_rows != counts["client_segments"]:
             raise Failure("the new release does not read back as written: not published")
-        _fsync(temporary)
+        fsync_path(temporary)
         stale_wal = Path(f"{target}.wal")
         if stale_wal.exists():
             # Left by a process that opened the published file read-write and crashed;
@@ -262,9 +307,10 @@ def publish_release(
             log.warning(f"removing stale {stale_wal}")
             stale_wal.unlink()
         os.replace(temporary, target)
-        _fsync(publish_dir)
+        fsync_path(publish_dir)
     finally:
         temporary.unlink(missing_ok=True)
+    archive_release(target, as_of, run_id, keep_releases, log)
     return target, counts, {"as_of": str(as_of), "run_id": run_id, "config_version": config_version}
 
 
@@ -296,7 +342,12 @@ def segments_release(
 ) -> MaterializeResult:
     with retry_on_io_errors(context):
         target, counts, release = publish_release(
-            warehouse, Path(settings.publish_dir), context.log
+            warehouse,
+            Path(settings.publish_dir),
+            context.log,
+            max_drop_share=settings.rules().quality.max_drop_share,
+            accept_drop=settings.accept_drop,
+            keep_releases=settings.keep_releases,
         )
     context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")
     with warehouse.connect() as con:

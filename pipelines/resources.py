@@ -42,6 +42,14 @@ class PipelineSettings(ConfigurableResource):
         description="The night computed, YYYY-MM-DD. Empty: the latest invoice date loaded.",
     )
 
+    accept_drop: bool = Field(
+        default=_ENV.accept_drop,
+        description="Publish even when clients or revenue dropped more than the config allows.",
+    )
+    keep_releases: int = Field(
+        default=_ENV.keep_releases, description="How many published releases to keep."
+    )
+
     def rules(self) -> RulesConfig:
         return load_rules(Path(self.rules_path))
 

@@ -24,6 +24,8 @@ class EnvSettings:
     as_of: str | None
     rules_path: Path
     contract_path: Path
+    accept_drop: bool
+    keep_releases: int
     schedule_cron: str
     schedule_timezone: str
 
@@ -55,6 +57,8 @@ def from_env() -> EnvSettings:
         as_of=os.getenv("SEGMENTS_AS_OF") or None,
         rules_path=_path("SEGMENTS_CONFIG", REPO_ROOT / "config" / "segmentation.yml"),
         contract_path=_path("SEGMENTS_CONTRACT", REPO_ROOT / "config" / "contract.yml"),
+        accept_drop=os.getenv("SEGMENTS_ACCEPT_DROP", "").lower() in ("1", "true", "yes"),
+        keep_releases=int(os.getenv("SEGMENTS_KEEP_RELEASES") or 7),
         schedule_cron=os.getenv("SEGMENTS_SCHEDULE_CRON", "0 2 * * *"),
         schedule_timezone=os.getenv("SEGMENTS_SCHEDULE_TIMEZONE", "Europe/Moscow"),
     )

@@ -31,6 +31,7 @@ PUBLISHED_TABLES = {
     "segment_history",
     "load_report",
     "release",
+    "release_manifest",
 }
 
 

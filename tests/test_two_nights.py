@@ -149,3 +149,41 @@ def test_rerunning_a_night_replaces_it_in_every_history(nights):
     assert published["n"].tolist() == [len(nights["night_1"]), night_2["n"].iat[0]]
     release = read(nights["published"], "select run_id from release")
     assert release["run_id"].iat[0] == nights["rerun"].run_id
+
+
+def test_the_rerun_publishes_the_same_content_hashes(nights):
+    from pipelines.releases import list_releases, release_identity
+
+    kept = {release_identity(p)[1]: p for p in list_releases(nights["published"].parent)}
+    assert len(kept) == 3  # night 1, night 2, night 2 again
+    newest = read(nights["published"], "select table_name, content_hash from release_manifest")
+    first_run = [p for rid, p in kept.items() if rid != nights["rerun"].run_id]
+    earlier_night_2 = [p for p in first_run if release_identity(p)[0] == str(NIGHT_2)][0]
+    before = read(earlier_night_2, "select table_name, content_hash from release_manifest")
+    assert dict(before.values.tolist()) == dict(newest.values.tolist())
+
+
+def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys):
+    """Last in this module: it changes what is published."""
+    from pipelines.cli import main
+    from pipelines.releases import list_releases, release_identity, rollback
+
+    publish = nights["published"].parent
+    chosen = rollback(publish)  # default: the newest release that is not published now
+    assert release_identity(nights["published"])[1] != nights["rerun"].run_id
+    assert nights["published"].read_bytes() == chosen.read_bytes()
+    night_1 = [p for p in list_releases(publish) if release_identity(p)[0] == str(NIGHT_1)][0]
+    run_id = release_identity(night_1)[1]
+    rollback(publish, to=run_id)
+    assert read(nights["published"], "select as_of from release")["as_of"].iat[0].date() == NIGHT_1
+    with pytest.raises(ValueError, match="matches 0 kept releases"):
+        rollback(publish, to="no-such-run")
+    import os
+
+    os.environ["SEGMENTS_PUBLISH_DIR"], saved = str(publish), os.environ["SEGMENTS_PUBLISH_DIR"]
+    try:
+        assert main(["releases"]) == 0
+    finally:
+        os.environ["SEGMENTS_PUBLISH_DIR"] = saved
+    listing = capsys.readouterr().out
+    assert f"* segments-{NIGHT_1}-{run_id}.duckdb" in listing
