@@ -51,3 +51,30 @@ def e2e_run():
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+# What the reliability suites prove, counted and printed at the end of every run.
+RELIABILITY_SUITES = {
+    "fault scenarios": ("test_faults.py", "test_job_faults.py"),
+    "publication guarantees": ("test_releases.py", "test_failed_gate_leaves_the_previous"),
+    "security checks": ("test_security.py",),
+}
+
+
+def pytest_terminal_summary(terminalreporter):
+    reports = [
+        r
+        for key in ("passed", "failed", "error")
+        for r in terminalreporter.stats.get(key, [])
+        if getattr(r, "when", "call") == "call"
+    ]
+    lines = []
+    for label, prefixes in RELIABILITY_SUITES.items():
+        mine = [r for r in reports if any(p in r.nodeid for p in prefixes)]
+        if mine:
+            passed = sum(r.passed for r in mine)
+            lines.append(f"{label}: {passed} of {len(mine)} passed")
+    if lines:
+        terminalreporter.write_sep("-", "reliability")
+        for line in lines:
+            terminalreporter.write_line(line)
