@@ -11,9 +11,9 @@ import yaml
 SQL_TYPES: dict[str, tuple[str, str]] = {
     "varchar": ("VARCHAR", "text"),
     "integer": ("BIGINT", "a whole number"),
-    "decimal": ("DECIMAL(18,2)", "a number with at most 2 decimals, '.' as decimal point"),
-    "rate": ("DECIMAL(18,6)", "a number with at most 6 decimals, '.' as decimal point"),
-    "double": ("DOUBLE", "a number, '.' as decimal point"),
+    "decimal": ("DECIMAL(18,2)", "a number with at most 2 decimals"),
+    "rate": ("DECIMAL(18,6)", "a number with at most 6 decimals"),
+    "double": ("DOUBLE", "a number"),
     "date": ("DATE", "a date"),
     "timestamp": ("TIMESTAMP", "a timestamp"),
     "boolean": ("BOOLEAN", "true or false"),
@@ -27,6 +27,7 @@ class ColumnSpec:
     required: bool = False
     key: bool = False
     values: tuple = ()
+    aliases: tuple[str, ...] = ()  # other header names this column arrives under
 
     @property
     def sql_type(self) -> str:
@@ -35,11 +36,15 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class CsvFormat:
-    delimiter: str = ","
+    """How a source's files are read. `auto` detects per file (encoding: UTF-8, UTF-8
+    with BOM or cp1251; delimiter: `,` `;` tab or `|` from the header line); a source
+    pins either in contract.yml. Dates are tried in the listed formats, in order."""
+
+    delimiter: str = "auto"
     quote: str = '"'
-    date_format: str = "%Y-%m-%d"
-    timestamp_format: str = "%Y-%m-%d %H:%M:%S"
-    encoding: str = "utf-8"
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    timestamp_formats: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S",)
+    encoding: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,18 @@ class SourceSpec:
         return next(c for c in self.columns if c.name == name)
 
 
+def _csv_format(base: dict, override: dict) -> CsvFormat:
+    merged = {**base, **override}
+    for key in ("date_formats", "timestamp_formats"):
+        if key in merged:
+            merged[key] = tuple(merged[key])
+    return CsvFormat(**merged)
+
+
 def load_contract(path: Path) -> dict[str, SourceSpec]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    csv = CsvFormat(**raw.get("csv", {}))
+    base = raw.get("csv", {})
+    csv = _csv_format(base, {})
     sources: dict[str, SourceSpec] = {}
     for name, body in raw["sources"].items():
         columns = []
@@ -77,6 +91,7 @@ def load_contract(path: Path) -> dict[str, SourceSpec]:
                     required=bool(col.get("required", False)),
                     key=bool(col.get("key", False)),
                     values=tuple(col.get("values", ())),
+                    aliases=tuple(str(a) for a in col.get("aliases", ())),
                 )
             )
         sources[name] = SourceSpec(
@@ -87,6 +102,6 @@ def load_contract(path: Path) -> dict[str, SourceSpec]:
             primary_key=tuple(body.get("primary_key", ())),
             required_file=bool(body.get("required_file", False)),
             incremental=bool(body.get("incremental", False)),
-            csv=CsvFormat(**{**csv.__dict__, **body.get("csv", {})}),
+            csv=_csv_format(base, body.get("csv", {})) if body.get("csv") else csv,
         )
     return sources

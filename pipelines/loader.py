@@ -11,8 +11,11 @@ Invariant, checked on every load: rows_read == rows_loaded + rows_rejected.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,8 @@ class LoadResult:
     extra_columns: list[str] = field(default_factory=list)
     missing_optional_columns: list[str] = field(default_factory=list)
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
 
 
 def find_export(exports_dir: Path, source: str) -> Path | None:
@@ -91,7 +96,83 @@ def _sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def read_header(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> list[str]:
+DELIMITERS = (",", ";", "\t", "|")
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A CSV export as DuckDB will read it: UTF-8 text (the original file, or a
+    transcoded copy) with the encoding and delimiter it was found to have."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+
+
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
+    """A UTF-8 copy of `path` (FACTS: DuckDB's own cp1251 support is a download)."""
+    copy = scratch / f"{path.stem}.utf-8{path.suffix}"
+    with (
+        path.open("r", encoding=encoding, newline="") as source,
+        copy.open("w", encoding="utf-8", newline="") as target,
+    ):
+        shutil.copyfileobj(source, target, _CHUNK)
+    return copy
+
+
+def prepare_text(path: Path, spec: SourceSpec, scratch: Path) -> TextFile:
+    """Refuse what is not text; settle the encoding (UTF-8, UTF-8 with BOM, cp1251, or
+    the one the source pins) and the delimiter (from the header line, or pinned)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if b"\x00" in head:
+        raise ContractError(
+            f"{path.name}: not a text file (NUL bytes in the first {len(head):,} bytes); "
+            "expected a CSV export"
+        )
+    encoding = spec.csv.encoding.lower()
+    if encoding == "auto":
+        encoding = "utf-8" if _is_utf8(path) else "cp1251"
+    if encoding in ("utf-8", "utf8", "utf-8-sig"):
+        readable = path
+        if not _is_utf8(path):
+            raise ContractError(
+                f"{path.name}: not UTF-8 text although the contract pins it; expected "
+                "UTF-8 (or set csv.encoding for this source)"
+            )
+    else:
+        try:
+            readable = _transcode(path, encoding, scratch)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ContractError(f"{path.name}: cannot be read as {encoding} text ({exc})") from exc
+    with readable.open("r", encoding="utf-8-sig", newline="") as handle:
+        first_line = handle.readline().rstrip("\r\n")
+    delimiter = spec.csv.delimiter
+    if delimiter == "auto":
+        widths = {
+            d: len(next(csv.reader([first_line], delimiter=d, quotechar=spec.csv.quote), []))
+            for d in DELIMITERS
+        }
+        delimiter = max(DELIMITERS, key=lambda d: (widths[d], -DELIMITERS.index(d)))
+    return TextFile(readable, "utf-8" if encoding == "utf8" else encoding, delimiter)
+
+
+def read_header(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec, text: TextFile | None = None
+) -> list[str]:
     if path.stat().st_size == 0:
         raise ContractError(
             f"{path.name}: the file is empty; expected a header row with "
@@ -104,25 +185,31 @@ def read_header(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) ->
         ]
     # The header is read here, not sniffed: DuckDB's sniffer gives up on a file whose
     # later records are ragged, and those records must become rejects, not a refusal.
-    with path.open("rb") as handle:
-        first_line = handle.readline()
-    try:
-        text = first_line.decode(spec.csv.encoding).lstrip("\ufeff").rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise ContractError(
-            f"{path.name}: line 1 is not {spec.csv.encoding} text ({exc.reason} at byte "
-            f"{exc.start}); expected a CSV header row"
-        ) from exc
-    if "\x00" in text:
-        raise ContractError(
-            f"{path.name}: not a text file (NUL bytes in line 1); expected a CSV header row"
-        )
-    return next(csv.reader([text], delimiter=spec.csv.delimiter, quotechar=spec.csv.quote))
+    assert text is not None
+    with text.path.open("r", encoding="utf-8-sig", newline="") as handle:
+        first_line = handle.readline().rstrip("\r\n")
+    return next(csv.reader([first_line], delimiter=text.delimiter, quotechar=spec.csv.quote))
+
+
+def map_header(spec: SourceSpec, header: list[str]) -> dict[str, str]:
+    """Contract column -> the header field it arrives under (its name or an alias)."""
+    fields = {h.strip().lower(): h for h in header}
+    mapping = {}
+    for col in spec.columns:
+        for name in (col.name, *col.aliases):
+            if name.strip().lower() in fields:
+                mapping[col.name] = fields[name.strip().lower()]
+                break
+    return mapping
 
 
 def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> None:
-    found = {h.strip().lower() for h in header}
-    missing = [c for c in spec.required_columns if c not in found]
+    mapped = map_header(spec, header)
+    missing = [
+        c.name + (f" (or {', '.join(c.aliases)})" if c.aliases else "")
+        for c in spec.columns
+        if c.required and c.name not in mapped
+    ]
     if missing:
         raise ContractError(
             f"{path.name}: missing required column(s) {', '.join(missing)}; "
@@ -131,7 +218,9 @@ def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> None:
         )
 
 
-def _scan_into_temp(con, path: Path, spec: SourceSpec, header: list[str]) -> None:
+def _scan_into_temp(
+    con, path: Path, spec: SourceSpec, header: list[str], text: TextFile | None
+) -> None:
     """_scan: one VARCHAR column per header field plus _line; _structural: bad records.
 
     _scan is a view over the parsed rows so the 10M-line case is not copied once more."""
@@ -155,7 +244,7 @@ def _scan_into_temp(con, path: Path, spec: SourceSpec, header: list[str]) -> Non
                     ?, header=true, auto_detect=false, delim=?, quote=?, escape=?,
                     columns={columns}, strict_mode=true, store_rejects=true,
                     rejects_table='_reject_errors', rejects_scan='_reject_scans')""",
-            [str(path), spec.csv.delimiter, spec.csv.quote, spec.csv.quote],
+            [str(text.path), text.delimiter, spec.csv.quote, spec.csv.quote],
         )
         con.execute(
             """create temp table _structural as
@@ -187,14 +276,55 @@ def _scan_into_temp(con, path: Path, spec: SourceSpec, header: list[str]) -> Non
         con.execute("create temp view _scan as select rowid + 2 as _line, * from _scan_rows")
 
 
+NUMERIC_TYPES = ("integer", "decimal", "rate", "double")
+
+
+def _formats(formats: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_sql_literal(f) for f in formats) + "]"
+
+
+def _number_text(value: str) -> str:
+    """Numbers as exported by Russian and English tools, made castable: spaces and
+    (narrow) no-break spaces as thousands separators go; `1 234,56` and `1.234,56`
+    (decimal comma) become 1234.56; `1,234.56` (comma thousands) becomes 1234.56.
+    A lone comma between digits is a decimal comma. The cheap `contains` tests keep
+    the regular expressions off the plain values that make up almost every file."""
+    has_space = (
+        f"(contains({value}, ' ') or contains({value}, chr(160)) or contains({value}, chr(8239)))"
+    )
+    packed = (
+        f"case when {has_space} "
+        f"then regexp_replace({value}, '[ \u00a0\u202f]', '', 'g') else {value} end"
+    )
+    return (
+        f"(case when not contains({packed}, ',') then {packed} "
+        f"when regexp_full_match({packed}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+[.][0-9]+') "
+        f"then replace({packed}, ',', '') "
+        f"else replace(replace({packed}, '.', ''), ',', '.') end)"
+    )
+
+
 def _typed_expr(col: ColumnSpec, raw: str, spec: SourceSpec) -> str:
     value = f"nullif(trim({raw}), '')"
+    # A plain cast first: it takes the ISO values that make up most files at a fraction
+    # of the cost of the format list, which only sees what the cast did not take.
     if col.type == "date":
-        return f"try_strptime({value}, {_sql_literal(spec.csv.date_format)})::date"
+        return (
+            f"coalesce(try_cast({value} as date), "
+            f"try_strptime({value}, {_formats(spec.csv.date_formats)})::date)"
+        )
     if col.type == "timestamp":
-        return f"try_strptime({value}, {_sql_literal(spec.csv.timestamp_format)})"
+        return (
+            f"coalesce(try_cast({value} as timestamp), "
+            f"try_strptime({value}, {_formats(spec.csv.timestamp_formats)}))"
+        )
     if col.type == "boolean":
         return f"try_cast(lower({value}) as boolean)"
+    if col.type in NUMERIC_TYPES:
+        return (
+            f"coalesce(try_cast({value} as {col.sql_type}), "
+            f"try_cast({_number_text(value)} as {col.sql_type}))"
+        )
     return f"try_cast({value} as {col.sql_type})"
 
 
@@ -204,9 +334,9 @@ def _error_checks(col: ColumnSpec, raw: str, spec: SourceSpec) -> list[tuple[str
     typed = _typed_expr(col, raw, spec)
     expected = SQL_TYPES[col.type][1]
     if col.type == "date":
-        expected += f" in format {spec.csv.date_format}"
+        expected += f" in one of the formats {', '.join(spec.csv.date_formats)}"
     elif col.type == "timestamp":
-        expected += f" in format {spec.csv.timestamp_format}"
+        expected += f" in one of the formats {', '.join(spec.csv.timestamp_formats)}"
     checks = []
     if col.key:
         checks.append((f"{value} is null", f"missing value: {col.name} is required"))
@@ -223,6 +353,29 @@ def _error_checks(col: ColumnSpec, raw: str, spec: SourceSpec) -> list[tuple[str
     return checks
 
 
+TOTAL_WORDS = ("итого", "всего", "total", "grand total")
+TOTAL_ROW = "^(" + "|".join(TOTAL_WORDS) + ")([^[:alnum:]]|$)"
+
+
+def _row_checks(header: list[str]) -> list[tuple[str, str, str, str]]:
+    """Rows that are not data at all: the header repeated inside the file (exports
+    glued together: an exact copy of the header line), and a total line ("Итого",
+    "Total") under the data. Written so that a data row fails them at the first cheap
+    comparison: these run on every row of a 10M-line file."""
+    first = _quote_ident(header[0])
+    same_as_header = " and ".join(f"{_quote_ident(h)} = {_sql_literal(h)}" for h in header)
+    prefix = " or ".join(f"{first} ilike {_sql_literal(w + '%')}" for w in TOTAL_WORDS)
+    total = f"({prefix}) and regexp_matches(lower(trim({first})), {_sql_literal(TOTAL_ROW)})"
+    return [
+        ("", first, same_as_header, "repeated header row, not data"),
+        ("", first, total, "total row, not data"),
+    ]
+
+
+def _not_data(header: list[str]) -> str:
+    return " or ".join(f"({cond})" for _, _, cond, _ in _row_checks(header))
+
+
 def load_export(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path | None, run_id: str
 ) -> LoadResult:
@@ -232,14 +385,17 @@ def load_export(
     previous load left them. A missing optional file leaves an empty table (or, for an
     incremental source, its history)."""
     ensure_meta_tables(con)
+    scratch = Path(tempfile.mkdtemp(prefix="segments-load-"))
     try:
-        header = None
+        header, text = None, None
         if path is not None:
-            header = read_header(con, path, spec)
+            if path.suffix != ".parquet" and path.stat().st_size:
+                text = prepare_text(path, spec, scratch)
+            header = read_header(con, path, spec, text)
             check_contract(path, spec, header)
             # Outside the transaction: rowids of rows inserted inside one are not 0-based,
             # and the line numbers are derived from them.
-            _scan_into_temp(con, path, spec, header)
+            _scan_into_temp(con, path, spec, header, text)
         con.begin()
         try:
             result = _load_in_transaction(con, spec, path, header, run_id)
@@ -249,6 +405,9 @@ def load_export(
             raise
     finally:
         _drop_scratch(con)
+        shutil.rmtree(scratch, ignore_errors=True)
+    if text is not None:
+        result.encoding, result.delimiter = text.encoding, text.delimiter
     return result
 
 
@@ -273,34 +432,47 @@ def _load_in_transaction(
         _record_report(con, result, run_id)
         return result
 
-    by_name = {h.strip().lower(): h for h in header}
-    extra = [h for h in header if h.strip().lower() not in {c.name for c in spec.columns}]
+    by_name = map_header(spec, header)
+    extra = [h for h in header if h not in by_name.values()]
     missing_optional = [c.name for c in spec.columns if c.name not in by_name]
 
     # One pass types every value into a scratch table and flags the rows that fail
     # any check; the checks are then spelled out per (row, column) on the few flagged
     # rows only, each failing check one reject record. A row is rejected once however
     # many checks it fails.
-    checks = []
+    checks = _row_checks(header)
     for col in spec.columns:
         if col.name in by_name:
             raw = _quote_ident(by_name[col.name])
-            checks += [(col, raw, cond, reason) for cond, reason in _error_checks(col, raw, spec)]
-    select_typed = ", ".join(
-        (
-            f"{_typed_expr(c, _quote_ident(by_name[c.name]), spec)}"
-            if c.name in by_name
-            else f"null::{c.sql_type}"
-        )
-        + f" as {_quote_ident(c.name)}"
-        for c in spec.columns
-    )
-    is_bad = " or ".join(f"({cond})" for _, _, cond, _ in checks) or "false"
+            checks += [
+                (col.name, raw, cond, reason) for cond, reason in _error_checks(col, raw, spec)
+            ]
+    # The flag repeats _error_checks on the typed columns, so each value is typed
+    # once per row (a condition re-typing it would double the cost at 10M lines).
+    typed, flags, bad = [], [f"({_not_data(header)}) as _not_data"], ["_not_data"]
+    for c in spec.columns:
+        name = _quote_ident(c.name)
+        if c.name not in by_name:
+            typed.append(f"null::{c.sql_type} as {name}")
+            continue
+        raw = _quote_ident(by_name[c.name])
+        typed.append(f"{_typed_expr(c, raw, spec)} as {name}")
+        present = _quote_ident(f"_has_{c.name}")
+        flags.append(f"nullif(trim({raw}), '') is not null as {present}")
+        if c.key:
+            bad.append(f"not {present}")
+        if c.type != "varchar":
+            bad.append(f"({present} and {name} is null)")
+        if c.values:
+            listed = ", ".join(_sql_literal(v) for v in c.values)
+            bad.append(f"({name} is not null and {name}::varchar not in ({listed}))")
     con.execute(
         f"""create temp table _typed as
-            select {select_typed}, {_sql_literal(path.name)} as _source_file,
-                   _line as _source_line, coalesce({is_bad}, false) as _is_bad
-            from _scan"""
+            select * exclude ({", ".join(f.rsplit(" as ", 1)[1] for f in flags)}),
+                   coalesce({" or ".join(bad)}, false) as _is_bad
+            from (select {", ".join(typed + flags)}, {_sql_literal(path.name)} as _source_file,
+                         _line as _source_line
+                  from _scan)"""
     )
     con.execute(
         """create temp table _bad_rows as
@@ -311,9 +483,9 @@ def _load_in_transaction(
         "create temp table _errors as "
         + " union all ".join(
             [
-                f"select _line, {_sql_literal(col.name)} as column_name, {raw} as value, "
+                f"select _line, {_sql_literal(column)} as column_name, {raw} as value, "
                 f"{_sql_literal(reason)} as reason from _bad_rows where {cond}"
-                for col, raw, cond, reason in checks
+                for column, raw, cond, reason in checks
             ]
             + ["select null::bigint, null::varchar, null::varchar, null::varchar where false"]
         )

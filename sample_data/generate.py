@@ -530,7 +530,7 @@ def _append_defects(path: Path) -> int:
     defects = [
         "INV-DEFECT-1,1,,2026-01-15,100.00,RUB,MOBILE,issued,2026-02-14,",  # no account_id
         "INV-DEFECT-2,1,C0000001,2026-01-15,12O.50,RUB,MOBILE,issued,2026-02-14,",  # letter O
-        "INV-DEFECT-3,1,C0000001,15.01.2026,99.00,RUB,MOBILE,issued,2026-02-14,",  # wrong date
+        "INV-DEFECT-3,1,C0000001,2026-02-30,99.00,RUB,MOBILE,issued,2026-02-14,",  # no such date
     ]
     with path.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(defects) + "\n")

@@ -55,6 +55,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 # What the reliability suites prove, counted and printed at the end of every run.
 RELIABILITY_SUITES = {
+    "messy-input fixtures": (
+        "test_messy_input.py::test_rows_read_are_loaded_or_rejected",
+        "test_messy_input.py::test_files_that_cannot_be_loaded",
+    ),
     "fault scenarios": ("test_faults.py", "test_job_faults.py"),
     "publication guarantees": ("test_releases.py", "test_failed_gate_leaves_the_previous"),
     "security checks": ("test_security.py",),
