@@ -28,6 +28,8 @@ class ColumnSpec:
     key: bool = False
     values: tuple = ()
     aliases: tuple[str, ...] = ()  # other header names this column arrives under
+    known_in: str | None = None  # "<source>.<column>": values must exist there
+    not_after_as_of: bool = False  # a value after the run's as_of rejects the row
 
     @property
     def sql_type(self) -> str:
@@ -62,6 +64,11 @@ class SourceSpec:
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
+    @property
+    def reference_sources(self) -> list[str]:
+        """Sources whose values this one is checked against (loaded before it)."""
+        return sorted({c.known_in.split(".")[0] for c in self.columns if c.known_in})
+
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
@@ -92,6 +99,8 @@ def load_contract(path: Path) -> dict[str, SourceSpec]:
                     key=bool(col.get("key", False)),
                     values=tuple(col.get("values", ())),
                     aliases=tuple(str(a) for a in col.get("aliases", ())),
+                    known_in=col.get("known_in"),
+                    not_after_as_of=bool(col.get("not_after_as_of", False)),
                 )
             )
         sources[name] = SourceSpec(

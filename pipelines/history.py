@@ -81,7 +81,8 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
     specs=[
         AssetSpec(
             CRM_ACCOUNTS,
-            deps=[AssetKey(["raw", "accounts"])],
+            # invoice_lines: the night (as_of) defaults to its latest invoice date.
+            deps=[AssetKey(["raw", "accounts"]), AssetKey(["raw", "invoice_lines"])],
             group_name=SCHEMA,
             owners=[OWNER],
             kinds={"duckdb"},
@@ -93,7 +94,7 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
         ),
         AssetSpec(
             CRM_CONTACTS,
-            deps=[AssetKey(["raw", "contacts"])],
+            deps=[AssetKey(["raw", "contacts"]), AssetKey(["raw", "invoice_lines"])],
             group_name=SCHEMA,
             owners=[OWNER],
             kinds={"duckdb"},

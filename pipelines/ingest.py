@@ -13,10 +13,24 @@ from dagster import (
 )
 
 from pipelines.contract import SourceSpec
-from pipelines.loader import ContractError, find_export, load_export
+from pipelines.loader import ContractError, RowRules, find_export, load_export
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
+
+
+def row_rules(con, spec: SourceSpec, settings: PipelineSettings) -> RowRules:
+    """The values other sources know (a currency needs a rate, or is the reporting
+    currency) and the run's as_of, when the run names one."""
+    known = {}
+    for col in spec.columns:
+        if col.known_in:
+            source, column = col.known_in.split(".")
+            rows = con.execute(f"select distinct upper({column}) from raw.{source}").fetchall()
+            reporting = settings.rules().revenue.reporting_currency
+            known[col.name] = tuple(sorted({r[0] for r in rows if r[0]} | {reporting}))
+    as_of = settings.resolve_as_of(con) if settings.as_of else None
+    return RowRules(known_values=known, as_of=as_of)
 
 
 def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
@@ -24,6 +38,7 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
 
     @asset(
         key=AssetKey(["raw", spec.name]),
+        deps=[AssetKey(["raw", source]) for source in spec.reference_sources],
         group_name="ingest",
         owners=[OWNER],
         kinds={"duckdb", "csv"},
@@ -62,7 +77,8 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
             context.log.info(f"{spec.name}: loading {path}")
         try:
             with retry_on_io_errors(context), warehouse.connect() as con:
-                result = load_export(con, spec, path, context.run_id)
+                rules = row_rules(con, spec, settings)
+                result = load_export(con, spec, path, context.run_id, rules)
         except ContractError as exc:
             raise Failure(str(exc), allow_retries=False) from exc
         if result.extra_columns:
@@ -84,6 +100,8 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
         return MaterializeResult(
             metadata={
                 "file_name": result.file_name or "(absent)",
+                "encoding": result.encoding or "",
+                "delimiter": {"\t": "tab"}.get(result.delimiter, result.delimiter or ""),
                 "sha256": result.sha256 or "",
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import shutil
 import tempfile
@@ -328,7 +329,38 @@ def _typed_expr(col: ColumnSpec, raw: str, spec: SourceSpec) -> str:
     return f"try_cast({value} as {col.sql_type})"
 
 
-def _error_checks(col: ColumnSpec, raw: str, spec: SourceSpec) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class RowRules:
+    """What a row is checked against beyond its own file: the values other sources
+    know (e.g. currencies with a rate) and the run's explicit as_of."""
+
+    known_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    as_of: dt.date | None = None
+
+
+def _known_condition(col: ColumnSpec, typed: str, rules: RowRules) -> tuple[str, str] | None:
+    if not col.known_in or col.name not in rules.known_values:
+        return None
+    known = rules.known_values[col.name]
+    listed = ", ".join(_sql_literal(v) for v in known) or "''"
+    return (
+        f"{typed} is not null and upper({typed}) not in ({listed})",
+        f"unknown {col.name}: not in {col.known_in} ({', '.join(known)})",
+    )
+
+
+def _after_as_of_condition(col: ColumnSpec, typed: str, rules: RowRules) -> tuple[str, str] | None:
+    if not col.not_after_as_of or rules.as_of is None:
+        return None
+    return (
+        f"{typed} > date '{rules.as_of.isoformat()}'",
+        f"{col.name} is after the run's as_of {rules.as_of.isoformat()}",
+    )
+
+
+def _error_checks(
+    col: ColumnSpec, raw: str, spec: SourceSpec, rules: RowRules = RowRules()
+) -> list[tuple[str, str]]:
     """(condition, reason) pairs that reject a row for this column."""
     value = f"nullif(trim({raw}), '')"
     typed = _typed_expr(col, raw, spec)
@@ -350,6 +382,9 @@ def _error_checks(col: ColumnSpec, raw: str, spec: SourceSpec) -> list[tuple[str
                 f"expected one of: {', '.join(str(v) for v in col.values)}",
             )
         )
+    for outside in (_known_condition(col, typed, rules), _after_as_of_condition(col, typed, rules)):
+        if outside:
+            checks.append(outside)
     return checks
 
 
@@ -377,7 +412,11 @@ def _not_data(header: list[str]) -> str:
 
 
 def load_export(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path | None, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path | None,
+    run_id: str,
+    rules: RowRules = RowRules(),
 ) -> LoadResult:
     """Load `path` into raw.<source>. The file is parsed into session-local scratch
     tables first; everything the warehouse keeps (table, rejects, load report) is then
@@ -398,7 +437,7 @@ def load_export(
             _scan_into_temp(con, path, spec, header, text)
         con.begin()
         try:
-            result = _load_in_transaction(con, spec, path, header, run_id)
+            result = _load_in_transaction(con, spec, path, header, run_id, rules)
             con.commit()
         except BaseException:
             con.rollback()
@@ -417,6 +456,7 @@ def _load_in_transaction(
     path: Path | None,
     header: list[str] | None,
     run_id: str,
+    rules: RowRules,
 ) -> LoadResult:
     target = f"{RAW_SCHEMA}.{spec.name}"
     typed_columns = ", ".join(f"{_quote_ident(c.name)} {c.sql_type}" for c in spec.columns)
@@ -445,7 +485,8 @@ def _load_in_transaction(
         if col.name in by_name:
             raw = _quote_ident(by_name[col.name])
             checks += [
-                (col.name, raw, cond, reason) for cond, reason in _error_checks(col, raw, spec)
+                (col.name, raw, cond, reason)
+                for cond, reason in _error_checks(col, raw, spec, rules)
             ]
     # The flag repeats _error_checks on the typed columns, so each value is typed
     # once per row (a condition re-typing it would double the cost at 10M lines).
@@ -466,6 +507,9 @@ def _load_in_transaction(
         if c.values:
             listed = ", ".join(_sql_literal(v) for v in c.values)
             bad.append(f"({name} is not null and {name}::varchar not in ({listed}))")
+        for outside in (_known_condition(c, name, rules), _after_as_of_condition(c, name, rules)):
+            if outside:
+                bad.append(f"({outside[0]})")
     con.execute(
         f"""create temp table _typed as
             select * exclude ({", ".join(f.rsplit(" as ", 1)[1] for f in flags)}),

@@ -2,13 +2,14 @@
 defined outcome, loaded, row rejected with a reason, or file refused with a clear
 message, and for every one that loads, rows read = rows loaded + rows rejected."""
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.contract import load_contract
-from pipelines.loader import ContractError, load_export
+from pipelines.loader import ContractError, RowRules, load_export
 from pipelines.settings import REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messy"
@@ -27,7 +28,14 @@ LOADED = {
     "header_only.accounts.csv": (0, 0, 0),
     "truncated_last_line.accounts.csv": (2, 1, 1),
     "duplicate_keys.accounts.csv": (3, 2, 1),
+    "unknown_currency.invoice_lines.csv": (3, 2, 1),
+    "future_date.invoice_lines.csv": (2, 1, 1),
 }
+# What the ingest asset passes for invoice_lines: currencies with a rate (plus the
+# reporting currency) and, when the run names one, its as_of.
+INVOICE_RULES = RowRules(
+    known_values={"currency": ("EUR", "RUB", "USD")}, as_of=dt.date(2026, 10, 31)
+)
 REFUSED = {
     "binary.accounts.csv": "not a text file",
     "missing_required_column.invoice_lines.csv": "missing required column(s) amount",
@@ -37,7 +45,8 @@ REFUSED = {
 def load(name: str):
     con = duckdb.connect()
     source = name.split(".")[1]
-    result = load_export(con, CONTRACT[source], FIXTURES / name, "run-1")
+    rules = INVOICE_RULES if source == "invoice_lines" else RowRules()
+    result = load_export(con, CONTRACT[source], FIXTURES / name, "run-1", rules)
     return con, result
 
 
@@ -151,3 +160,18 @@ def test_the_missing_column_message_lists_the_columns_found_and_the_aliases():
     message = str(refused.value)
     assert "amount (or sum, сумма, amount_rub)" in message
     assert "columns found: invoice_id, line_no, account_id, invoice_date" in message
+
+
+def test_an_unknown_currency_is_rejected_and_a_known_one_in_any_case_loads():
+    con, _ = load("unknown_currency.invoice_lines.csv")
+    (line, column, value, reason) = con.execute(
+        "select line, column_name, value, reason from raw.rejects"
+    ).fetchone()
+    assert (line, column, value) == (3, "currency", "XYZ")
+    assert reason == "unknown currency: not in fx_rates.currency (EUR, RUB, USD)"
+
+
+def test_a_line_dated_after_the_runs_as_of_is_rejected():
+    con, _ = load("future_date.invoice_lines.csv")
+    (line, reason) = con.execute("select line, reason from raw.rejects").fetchone()
+    assert line == 3 and reason == "invoice_date is after the run's as_of 2026-10-31"
