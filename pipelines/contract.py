@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -30,6 +30,8 @@ class ColumnSpec:
     aliases: tuple[str, ...] = ()  # other header names this column arrives under
     known_in: str | None = None  # "<source>.<column>": values must exist there
     not_after_as_of: bool = False  # a value after the run's as_of rejects the row
+    source_column: str | None = None  # a profile's header name for this column
+    value_map: tuple[tuple[str, str], ...] = ()  # a profile's values -> contract values
 
     @property
     def sql_type(self) -> str:
@@ -59,6 +61,7 @@ class SourceSpec:
     required_file: bool = False
     incremental: bool = False
     csv: CsvFormat = field(default_factory=CsvFormat)
+    file_name: str | None = None  # a profile's file name instead of <name>.csv/.parquet
 
     @property
     def required_columns(self) -> list[str]:
@@ -81,7 +84,38 @@ def _csv_format(base: dict, override: dict) -> CsvFormat:
     return CsvFormat(**merged)
 
 
-def load_contract(path: Path) -> dict[str, SourceSpec]:
+def apply_profile(contract: dict[str, SourceSpec], path: Path) -> dict[str, SourceSpec]:
+    """Map a source system's exports onto the contract (a profile file, e.g.
+    config/profiles/maven_crm.yml): per source, the file name, which header column
+    feeds each contract column, and value translations. Code stays the same."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mapped = dict(contract)
+    for name, body in raw["sources"].items():
+        if name not in contract:
+            raise ValueError(f"{path}: {name} is not a source of the contract")
+        spec = contract[name]
+        columns = body.get("columns", {})
+        values = body.get("values", {})
+        unknown = (set(columns) | set(values)) - {c.name for c in spec.columns}
+        if unknown:
+            raise ValueError(f"{path}: {name} has no column(s) {', '.join(sorted(unknown))}")
+        mapped[name] = replace(
+            spec,
+            file_name=body.get("file"),
+            columns=tuple(
+                replace(
+                    c,
+                    source_column=columns.get(c.name),
+                    value_map=tuple((str(k), str(v)) for k, v in values.get(c.name, {}).items()),
+                )
+                for c in spec.columns
+            ),
+            csv=_csv_format(spec.csv.__dict__, body["csv"]) if body.get("csv") else spec.csv,
+        )
+    return mapped
+
+
+def load_contract(path: Path, profile: Path | None = None) -> dict[str, SourceSpec]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     base = raw.get("csv", {})
     csv = _csv_format(base, {})
@@ -113,4 +147,4 @@ def load_contract(path: Path) -> dict[str, SourceSpec]:
             incremental=bool(body.get("incremental", False)),
             csv=_csv_format(base, body.get("csv", {})) if body.get("csv") else csv,
         )
-    return sources
+    return apply_profile(sources, profile) if profile else sources

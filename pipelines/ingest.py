@@ -27,8 +27,10 @@ def row_rules(con, spec: SourceSpec, settings: PipelineSettings) -> RowRules:
         if col.known_in:
             source, column = col.known_in.split(".")
             rows = con.execute(f"select distinct upper({column}) from raw.{source}").fetchall()
-            reporting = settings.rules().revenue.reporting_currency
-            known[col.name] = tuple(sorted({r[0] for r in rows if r[0]} | {reporting}))
+            values = {r[0] for r in rows if r[0]}
+            if col.name == "currency":  # the reporting currency needs no rate
+                values.add(settings.rules().revenue.reporting_currency)
+            known[col.name] = tuple(sorted(values))
     as_of = settings.resolve_as_of(con) if settings.as_of else None
     return RowRules(known_values=known, as_of=as_of)
 
@@ -60,7 +62,7 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
     ) -> MaterializeResult:
         exports_dir = Path(settings.exports_dir)
         try:
-            path = find_export(exports_dir, spec.name)
+            path = find_export(exports_dir, spec.name, spec.file_name)
         except ContractError as exc:
             raise Failure(str(exc), allow_retries=False) from exc
         if path is None and spec.required_file:

@@ -50,12 +50,14 @@ class LoadResult:
     delimiter: str | None = None
 
 
-def find_export(exports_dir: Path, source: str) -> Path | None:
-    """The export file of a source: `<source>.csv` or `<source>.parquet`, a regular file
-    whose real path stays inside the landing folder (no symlink escapes)."""
+def find_export(exports_dir: Path, source: str, file_name: str | None = None) -> Path | None:
+    """The export file of a source: `<source>.csv` or `<source>.parquet` (or the name a
+    profile gives it), a regular file whose real path stays inside the landing folder
+    (no symlink escapes)."""
     root = exports_dir.resolve()
-    for suffix in (".csv", ".parquet"):
-        candidate = exports_dir / f"{source}{suffix}"
+    names = [file_name] if file_name else [f"{source}{s}" for s in (".csv", ".parquet")]
+    for name in names:
+        candidate = exports_dir / Path(name).name
         if candidate.is_file():
             resolved = candidate.resolve()
             if not resolved.is_relative_to(root):
@@ -197,7 +199,7 @@ def map_header(spec: SourceSpec, header: list[str]) -> dict[str, str]:
     fields = {h.strip().lower(): h for h in header}
     mapping = {}
     for col in spec.columns:
-        for name in (col.name, *col.aliases):
+        for name in (col.source_column,) if col.source_column else (col.name, *col.aliases):
             if name.strip().lower() in fields:
                 mapping[col.name] = fields[name.strip().lower()]
                 break
@@ -305,8 +307,16 @@ def _number_text(value: str) -> str:
     )
 
 
+def _translated(col: ColumnSpec, raw: str) -> str:
+    """The raw value with a profile's value translations applied (e.g. Won -> won)."""
+    if not col.value_map:
+        return raw
+    cases = " ".join(f"when {_sql_literal(k)} then {_sql_literal(v)}" for k, v in col.value_map)
+    return f"(case trim({raw}) {cases} else {raw} end)"
+
+
 def _typed_expr(col: ColumnSpec, raw: str, spec: SourceSpec) -> str:
-    value = f"nullif(trim({raw}), '')"
+    value = f"nullif(trim({_translated(col, raw)}), '')"
     # A plain cast first: it takes the ISO values that make up most files at a fraction
     # of the cost of the format list, which only sees what the cast did not take.
     if col.type == "date":
@@ -362,7 +372,7 @@ def _error_checks(
     col: ColumnSpec, raw: str, spec: SourceSpec, rules: RowRules = RowRules()
 ) -> list[tuple[str, str]]:
     """(condition, reason) pairs that reject a row for this column."""
-    value = f"nullif(trim({raw}), '')"
+    value = f"nullif(trim({_translated(col, raw)}), '')"
     typed = _typed_expr(col, raw, spec)
     expected = SQL_TYPES[col.type][1]
     if col.type == "date":
@@ -499,7 +509,7 @@ def _load_in_transaction(
         raw = _quote_ident(by_name[c.name])
         typed.append(f"{_typed_expr(c, raw, spec)} as {name}")
         present = _quote_ident(f"_has_{c.name}")
-        flags.append(f"nullif(trim({raw}), '') is not null as {present}")
+        flags.append(f"nullif(trim({_translated(c, raw)}), '') is not null as {present}")
         if c.key:
             bad.append(f"not {present}")
         if c.type != "varchar":

@@ -69,7 +69,11 @@ def _all_sources_in(exports_dir: Path) -> list[str]:
 
 
 def build_exports_sensor(job, settings: PipelineSettings) -> SensorDefinition:
-    required = [s.name for s in settings.contract().values() if s.required_file]
+    required = [
+        Path(s.file_name).stem if s.file_name else s.name
+        for s in settings.contract().values()
+        if s.required_file
+    ]
 
     @sensor(
         job=job,

@@ -54,7 +54,7 @@ class PipelineSettings(ConfigurableResource):
         return load_rules(Path(self.rules_path))
 
     def contract(self) -> dict[str, SourceSpec]:
-        return load_contract(Path(self.contract_path))
+        return load_contract(Path(self.contract_path), _ENV.profile_path)
 
     def resolve_as_of(self, con: duckdb.DuckDBPyConnection) -> dt.date:
         if self.as_of:

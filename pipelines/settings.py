@@ -26,6 +26,7 @@ class EnvSettings:
     contract_path: Path
     accept_drop: bool
     keep_releases: int
+    profile_path: Path | None
     schedule_cron: str
     schedule_timezone: str
 
@@ -47,6 +48,15 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _profile(value: str | None) -> Path | None:
+    """A profile by name (config/profiles/<name>.yml) or by path."""
+    if not value:
+        return None
+    if "/" not in value and not value.endswith((".yml", ".yaml")):
+        return REPO_ROOT / "config" / "profiles" / f"{value}.yml"
+    return Path(value).expanduser().resolve()
+
+
 def from_env() -> EnvSettings:
     data_dir = _path("SEGMENTS_DATA_DIR", REPO_ROOT / "data")
     exports = os.getenv("SEGMENTS_EXPORTS_DIR")
@@ -59,6 +69,7 @@ def from_env() -> EnvSettings:
         contract_path=_path("SEGMENTS_CONTRACT", REPO_ROOT / "config" / "contract.yml"),
         accept_drop=os.getenv("SEGMENTS_ACCEPT_DROP", "").lower() in ("1", "true", "yes"),
         keep_releases=int(os.getenv("SEGMENTS_KEEP_RELEASES") or 7),
+        profile_path=_profile(os.getenv("SEGMENTS_PROFILE")),
         schedule_cron=os.getenv("SEGMENTS_SCHEDULE_CRON", "0 2 * * *"),
         schedule_timezone=os.getenv("SEGMENTS_SCHEDULE_TIMEZONE", "Europe/Moscow"),
     )
