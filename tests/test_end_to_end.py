@@ -279,6 +279,19 @@ def test_dbt_tests_ran_as_asset_checks(e2e_run):
     assert len(gate) == 1 and gate[0].passed
 
 
+def test_every_publication_gate_ran_with_error_severity(e2e_run):
+    from dagster import AssetCheckSeverity
+
+    evaluations = {e.check_name: e for e in e2e_run["result"].get_asset_check_evaluations()}
+    for name in (
+        "client_segments_quality_gate",
+        "retention_risks_quality_gate",
+        "lead_rankings_quality_gate",
+    ):
+        assert evaluations[name].passed, name
+        assert evaluations[name].severity == AssetCheckSeverity.ERROR, name
+
+
 # --- Stateful tests: they change the warehouse or the publication, so they come last.
 
 

@@ -250,3 +250,12 @@ def test_find_export_prefers_csv_and_accepts_parquet(tmp_path):
     (tmp_path / "deals.parquet").write_bytes(b"")
     assert find_export(tmp_path, "deals").name == "deals.parquet"
     assert find_export(tmp_path, "leads") is None
+
+
+def test_a_profile_file_name_cannot_leave_the_landing_folder(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (tmp_path / "secret.csv").write_text("account_id,name\nX,leak\n")
+    (landing / "secret.csv").write_text("account_id,name\nC1,inside\n")
+    found = find_export(landing, "accounts", "../secret.csv")
+    assert found == landing / "secret.csv"
