@@ -5,15 +5,8 @@ with deals as (
     where not is_closed
 ),
 
-rates as (
-    select * from {{ ref('stg_billing__fx_rates') }}
-    where rate_date <= {{ as_of_date() }}
-),
-
 latest_rates as (
-    select currency, arg_max(rate_to_reporting, rate_date) as rate_to_reporting
-    from rates
-    group by currency
+    select * from {{ ref('int_fx_rates_latest') }}
 ),
 
 weighted as (

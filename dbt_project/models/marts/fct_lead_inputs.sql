@@ -6,10 +6,7 @@ with leads as (
 ),
 
 latest_rates as (
-    select currency, arg_max(rate_to_reporting, rate_date) as rate_to_reporting
-    from {{ ref('stg_billing__fx_rates') }}
-    where rate_date <= {{ as_of_date() }}
-    group by currency
+    select * from {{ ref('int_fx_rates_latest') }}
 ),
 
 won_deals as (
