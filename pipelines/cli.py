@@ -179,6 +179,20 @@ def rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    from pipelines.export import export_csv
+
+    published = from_env().publish_dir / "segments.duckdb"
+    out = Path(args.out or f"{args.table}.csv")
+    try:
+        rows = export_csv(published, args.table, out)
+    except ValueError as exc:
+        log.error("export refused: %s", exc)
+        return 2
+    log.info("wrote %s rows of %s to %s", f"{rows:,}", args.table, out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
@@ -208,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     back.add_argument("--to", help="a kept release's file name or run id")
     back.set_defaults(func=rollback)
+    csv_parser = sub.add_parser(
+        "export", help="a published table as CSV for spreadsheets (formulas neutralised)"
+    )
+    csv_parser.add_argument("table")
+    csv_parser.add_argument("--out", help="the CSV file (default: <table>.csv)")
+    csv_parser.set_defaults(func=export)
     gen = sub.add_parser("generate", help="write sample exports (python -m sample_data.generate)")
     gen.set_defaults(func=lambda a: __import__("sample_data.generate").generate.main(a.rest) or 0)
     gen.add_argument("rest", nargs=argparse.REMAINDER)

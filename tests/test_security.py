@@ -1,5 +1,6 @@
 """No personal data in what BI reads; no secrets in the code."""
 
+import csv
 import re
 
 import duckdb
@@ -55,3 +56,27 @@ def test_no_connection_string_or_secret_in_the_code():
     assert files
     for path in files:
         assert not secret.search(path.read_text(encoding="utf-8")), path
+
+
+def test_csv_exports_for_spreadsheets_neutralise_formulas(tmp_path):
+    from pipelines.export import export_csv
+
+    published = tmp_path / "segments.duckdb"
+    with duckdb.connect(str(published)) as con:
+        con.execute(
+            "create table lead_rankings as select * from (values "
+            "('L1', '=HYPERLINK(\"http://x\",\"y\")', -500.00::decimal(18, 2)), "
+            "('L2', '+7 900 000', 10.00), ('L3', '@SUM(A1)', 1.00), ('L4', '-1+1', 2.00), "
+            "('L5', 'ООО Ромашка', 3.00)) t(lead_id, company_name, amount)"
+        )
+    out = tmp_path / "leads.csv"
+    assert export_csv(published, "lead_rankings", out) == 5
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert [r[1] for r in rows[1:]] == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+7 900 000",
+        "'@SUM(A1)",
+        "'-1+1",
+        "ООО Ромашка",
+    ]
+    assert rows[1][2] == "-500.00"  # a number stays a number
