@@ -110,6 +110,21 @@ def print_summary(env: EnvSettings) -> None:
             r[0]
             for r in con.execute("select signal from segment_mix where signal <> ''").fetchall()
         ]
+        risk = fetch_one(
+            con,
+            """select count(*) filter (where risk_level = 'high'),
+                      coalesce(sum(revenue_at_risk), 0)::double from client_segments""",
+        )
+        flags = con.execute(
+            "select flag, count(*) from retention_risks group by flag order by 2 desc, 1"
+        ).fetchall()
+        leads = fetch_one(
+            con,
+            """select count(*) filter (where bant_rank is not null),
+                      count(*) filter (where excluded_reason is not null),
+                      count(*) filter (where readiness = 'hot' and bant_rank is not null)
+               from lead_rankings""",
+        )
     print(f"\nPublished {path}\n  as_of {as_of}, run {run_id}, rules {config_version}\n")
     print(f"  {'segment':<10}{'clients':>10}{'revenue_t12m':>22}")
     for name, clients, revenue in segments:
@@ -124,6 +139,13 @@ def print_summary(env: EnvSettings) -> None:
             print(f"    {source}: {rej:,} rejected of {read:,}")
     for signal in signals:
         print(f"  mix signal: {signal}")
+    print(
+        f"\n  retention risk: {risk[0]:,} clients at high risk, revenue at risk "
+        f"{risk[1]:,.2f}; flags: " + ", ".join(f"{f} {n:,}" for f, n in flags)
+    )
+    print(
+        f"  leads: {leads[0]:,} ranked ({leads[2]:,} hot), {leads[1]:,} outside the target profile"
+    )
     print(f"\n  open it read-only: duckdb -readonly {path}\n")
 
 
