@@ -32,6 +32,7 @@ class ColumnSpec:
     not_after_as_of: bool = False  # a value after the run's as_of rejects the row
     source_column: str | None = None  # a profile's header name for this column
     value_map: tuple[tuple[str, str], ...] = ()  # a profile's values -> contract values
+    expected: tuple[str, ...] = ()  # values outside this list load, with a warning
 
     @property
     def sql_type(self) -> str:
@@ -96,7 +97,8 @@ def apply_profile(contract: dict[str, SourceSpec], path: Path) -> dict[str, Sour
         spec = contract[name]
         columns = body.get("columns", {})
         values = body.get("values", {})
-        unknown = (set(columns) | set(values)) - {c.name for c in spec.columns}
+        expected = body.get("expected", {})
+        unknown = (set(columns) | set(values) | set(expected)) - {c.name for c in spec.columns}
         if unknown:
             raise ValueError(f"{path}: {name} has no column(s) {', '.join(sorted(unknown))}")
         mapped[name] = replace(
@@ -107,6 +109,7 @@ def apply_profile(contract: dict[str, SourceSpec], path: Path) -> dict[str, Sour
                     c,
                     source_column=columns.get(c.name),
                     value_map=tuple((str(k), str(v)) for k, v in values.get(c.name, {}).items()),
+                    expected=tuple(str(v) for v in expected.get(c.name, c.expected)),
                 )
                 for c in spec.columns
             ),
@@ -135,6 +138,7 @@ def load_contract(path: Path, profile: Path | None = None) -> dict[str, SourceSp
                     aliases=tuple(str(a) for a in col.get("aliases", ())),
                     known_in=col.get("known_in"),
                     not_after_as_of=bool(col.get("not_after_as_of", False)),
+                    expected=tuple(str(v) for v in col.get("expected", ())),
                 )
             )
         sources[name] = SourceSpec(

@@ -88,6 +88,12 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
                 f"{spec.name}: columns not in the contract, ignored: "
                 f"{', '.join(result.extra_columns)}"
             )
+        for column, values in result.unexpected_values.items():
+            shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:10])
+            context.log.warning(
+                f"{spec.name}.{column}: values outside the expected list, loaded as they are "
+                f"(typos?): {shown}"
+            )
         if result.rows_rejected:
             context.log.warning(
                 f"{spec.name}: {result.rows_rejected} of {result.rows_read} rows rejected "
@@ -110,6 +116,7 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
                 "rows_rejected": result.rows_rejected,
                 "dagster/row_count": result.rows_in_table,
                 "reject_reasons": MetadataValue.json(result.reject_reasons),
+                "unexpected_values": MetadataValue.json(result.unexpected_values),
                 "ignored_columns": ", ".join(result.extra_columns),
                 "absent_optional_columns": ", ".join(result.missing_optional_columns),
             }

@@ -48,6 +48,8 @@ class LoadResult:
     reject_reasons: dict[str, int] = field(default_factory=dict)
     encoding: str | None = None
     delimiter: str | None = None
+    # Values outside a column's expected list (loaded, but likely typos): column -> {value: rows}
+    unexpected_values: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def find_export(exports_dir: Path, source: str, file_name: str | None = None) -> Path | None:
@@ -606,6 +608,18 @@ def _load_in_transaction(
         ).fetchall()
     )
     rows_in_table = fetch_one(con, f"select count(*) from {target}")[0]
+    unexpected = {}
+    for c in spec.columns:
+        if c.expected and c.name in by_name:
+            listed = ", ".join(_sql_literal(v) for v in c.expected)
+            found = con.execute(
+                f"""select {_quote_ident(c.name)}::varchar, count(*) from _typed
+                    where not _is_bad and {_quote_ident(c.name)} is not null
+                      and {_quote_ident(c.name)}::varchar not in ({listed})
+                    group by 1 order by 2 desc, 1"""
+            ).fetchall()
+            if found:
+                unexpected[c.name] = dict(found)
     result = LoadResult(
         source=spec.name,
         file_name=path.name,
@@ -617,6 +631,7 @@ def _load_in_transaction(
         extra_columns=extra,
         missing_optional_columns=missing_optional,
         reject_reasons=reasons,
+        unexpected_values=unexpected,
     )
     _record_report(con, result, run_id)
     return result

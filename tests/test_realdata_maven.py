@@ -87,3 +87,11 @@ def test_accounts_keep_the_parent_company_and_the_crlf_file_reads_clean(loaded):
         ).fetchone()[0]
         == 0
     )
+
+
+def test_the_typos_load_with_a_warning_naming_them(loaded):
+    _, results = loaded
+    assert results["accounts"].unexpected_values == {
+        "industry": {"technolgy": 12},
+        "region": {"Philipines": 1},
+    }
