@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from pipelines.contract import SourceSpec
-from pipelines.loader import ContractError, RowRules, find_export, load_export
+from pipelines.loader import ContractError, LoadResult, RowRules, load_source, source_files
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
@@ -35,6 +35,11 @@ def row_rules(con, spec: SourceSpec, settings: PipelineSettings) -> RowRules:
     return RowRules(known_values=known, as_of=as_of)
 
 
+def _file_names(spec: SourceSpec) -> list[str]:
+    patterns = [p for part in spec.parts or (spec,) for p in part.file_patterns]
+    return patterns or [f"{spec.name}.csv"]
+
+
 def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
     required = ", ".join(spec.required_columns)
 
@@ -46,8 +51,10 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
         kinds={"duckdb", "csv"},
         tags={"source_system": spec.system},
         description=(
-            f"{spec.description} Loaded from `{spec.name}.csv` (or `.parquet`) in the "
-            f"landing folder into `raw.{spec.name}` with explicit types; bad rows go to "
+            f"{spec.description} Loaded from "
+            f"`{'`, `'.join(_file_names(spec))}` (also `.csv.gz`, "
+            f"`.parquet`, `.xlsx`) in the landing folder into `raw.{spec.name}` with "
+            f"explicit types; bad rows go to "
             f"`raw.rejects` with line, column, value and reason. Required columns: "
             f"{required}."
             + (
@@ -62,67 +69,92 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
     ) -> MaterializeResult:
         exports_dir = Path(settings.exports_dir)
         try:
-            path = find_export(exports_dir, spec.name, spec.file_name)
+            files = source_files(exports_dir, spec)
         except ContractError as exc:
             raise Failure(str(exc), allow_retries=False) from exc
-        if path is None and spec.required_file:
+        required = settings.rules().revenue.export_is_required(spec.name, spec.required_file)
+        if required and not any(path for _, path in files):
+            expected = [n for part, _ in files for n in (*part.file_patterns,)]
             raise Failure(
-                f"{spec.name}: required export {spec.name}.csv (or .parquet) not found in "
-                f"{exports_dir}",
+                f"{spec.name}: required export not found in {exports_dir}: expected "
+                + ", ".join([*expected, *spec.contract_file_names]),
                 allow_retries=False,
             )
-        if path is None:
-            context.log.warning(
-                f"{spec.name}: no export file in {exports_dir}; loading an empty table"
-            )
-        else:
-            context.log.info(f"{spec.name}: loading {path}")
+        for _, path in files:
+            if path is not None:
+                context.log.info(f"{spec.name}: loading {path}")
         try:
             with retry_on_io_errors(context), warehouse.connect() as con:
                 rules = row_rules(con, spec, settings)
-                result = load_export(con, spec, path, context.run_id, rules)
+                results = load_source(con, files, context.run_id, rules)
         except ContractError as exc:
             raise Failure(str(exc), allow_retries=False) from exc
-        if result.extra_columns:
-            context.log.info(
-                f"{spec.name}: columns not in the contract, ignored: "
-                f"{', '.join(result.extra_columns)}"
-            )
-        for column, values in result.unexpected_values.items():
-            shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:10])
-            context.log.warning(
-                f"{spec.name}.{column}: values outside the expected list, loaded as they are "
-                f"(typos?): {shown}"
-            )
-        if result.rows_rejected:
-            context.log.warning(
-                f"{spec.name}: {result.rows_rejected} of {result.rows_read} rows rejected "
-                f"(see raw.rejects): {result.reject_reasons}"
-            )
-        elif path is not None and result.rows_read == 0:
-            context.log.warning(f"{spec.name}: {path.name} holds a header and no rows")
-        context.log.info(
-            f"{spec.name}: {result.rows_loaded} rows loaded, "
-            f"{result.rows_in_table} in raw.{spec.name}"
-        )
-        return MaterializeResult(
-            metadata={
-                "file_name": result.file_name or "(absent)",
-                "encoding": result.encoding or "",
-                "delimiter": {"\t": "tab"}.get(result.delimiter, result.delimiter or ""),
-                "sha256": result.sha256 or "",
-                "rows_read": result.rows_read,
-                "rows_loaded": result.rows_loaded,
-                "rows_rejected": result.rows_rejected,
-                "dagster/row_count": result.rows_in_table,
-                "reject_reasons": MetadataValue.json(result.reject_reasons),
-                "unexpected_values": MetadataValue.json(result.unexpected_values),
-                "ignored_columns": ", ".join(result.extra_columns),
-                "absent_optional_columns": ", ".join(result.missing_optional_columns),
-            }
-        )
+        for result in results:
+            _log_result(context, result)
+        return MaterializeResult(metadata=_load_metadata(results))
 
     return _ingest
+
+
+def _log_result(context: AssetExecutionContext, result: LoadResult) -> None:
+    name = result.source + (f" ({result.file_name})" if result.part else "")
+    if result.extra_columns:
+        context.log.info(
+            f"{name}: columns not in the contract, ignored: {', '.join(result.extra_columns)}"
+        )
+    for warning in result.warnings:
+        context.log.warning(warning)
+    if result.rows_filtered:
+        context.log.info(
+            f"{name}: {result.rows_filtered} of {result.rows_read} rows filtered by the "
+            f"profile: {result.filter_reasons}"
+        )
+    if result.rows_rejected:
+        context.log.warning(
+            f"{name}: {result.rows_rejected} of {result.rows_read} rows rejected "
+            f"(see raw.rejects): {result.reject_reasons}"
+        )
+    context.log.info(
+        f"{name}: {result.rows_loaded} rows loaded, {result.rows_in_table} in raw.{result.source}"
+    )
+
+
+def _load_metadata(results: list[LoadResult]) -> dict:
+    """The asset's metadata: one export's figures, or the sum over a source's parts."""
+
+    def total(field: str) -> int:
+        return sum(getattr(r, field) for r in results)
+
+    def merged(field: str) -> dict:
+        out: dict = {}
+        for r in results:
+            for key, value in getattr(r, field).items():
+                out[key] = out.get(key, 0) + value if isinstance(value, int) else value
+        return out
+
+    last = results[-1]
+    return {
+        "file_name": ", ".join(r.file_name for r in results if r.file_name) or "(absent)",
+        "encoding": ", ".join(sorted({r.encoding for r in results if r.encoding})),
+        "delimiter": ", ".join(
+            sorted({{"\t": "tab"}.get(r.delimiter, r.delimiter) for r in results if r.delimiter})
+        ),
+        "sha256": ", ".join(r.sha256 for r in results if r.sha256),
+        "rows_read": total("rows_read"),
+        "rows_loaded": total("rows_loaded"),
+        "rows_filtered": total("rows_filtered"),
+        "rows_rejected": total("rows_rejected"),
+        "dagster/row_count": last.rows_in_table,
+        "reject_reasons": MetadataValue.json(merged("reject_reasons")),
+        "filter_reasons": MetadataValue.json(merged("filter_reasons")),
+        "unexpected_values": MetadataValue.json(merged("unexpected_values")),
+        "unmapped_values": MetadataValue.json(merged("unmapped_values")),
+        "note": "; ".join(r.note for r in results if r.note),
+        "ignored_columns": ", ".join(c for r in results for c in r.extra_columns),
+        "absent_optional_columns": ", ".join(
+            sorted(set.intersection(*(set(r.missing_optional_columns) for r in results)))
+        ),
+    }
 
 
 def build_ingest_assets(contract: dict[str, SourceSpec]) -> list[AssetsDefinition]:

@@ -1,18 +1,20 @@
 """Load one export file into a typed warehouse table, sending every bad row to the rejects.
 
-DuckDB's CSV reader parses (explicit delimiter, quote and one VARCHAR column per header
-field: nothing is sniffed per file); typing is done in SQL so that every value that
-does not fit is reported with its line, column and what was expected instead of being
-dropped. Line numbers count records the way DuckDB's own rejects do: the header is
-line 1, the first data record line 2.
+pipelines/reading.py finds the file and makes it UTF-8 text with a header of unique
+names; DuckDB's CSV reader parses it (explicit delimiter, quote and one VARCHAR column
+per header field: nothing is sniffed per file); typing is done in SQL so that every
+value that does not fit is reported with its line, column and what was expected
+instead of being dropped. Line numbers count records the way DuckDB's own rejects
+do: the header is line 1, the first data record line 2.
 
-Invariant, checked on every load: rows_read == rows_loaded + rows_rejected.
+Every rule a row can break is one named `Check` (ROW_CHECKS below), written once: the
+same condition flags the row in the typing pass and words its reject.
+
+Invariant, checked on every load: rows_read == rows_loaded + rows_filtered + rows_rejected.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import hashlib
 import shutil
@@ -24,14 +26,25 @@ import duckdb
 
 from pipelines.contract import SQL_TYPES, ColumnSpec, SourceSpec
 from pipelines.db import fetch_one
+from pipelines.expressions import validate_expression
+from pipelines.reading import ContractError, TextFile, find_export, prepare_text, unique_header
+
+__all__ = [
+    "ContractError",
+    "LoadResult",
+    "RowRules",
+    "find_export",
+    "load_export",
+    "load_source",
+    "source_files",
+]
 
 RAW_SCHEMA = "raw"
+# The record's line in the file, which a profile expression may read (`_line`): the
+# line number of a register that numbers nothing itself.
+LINE_COLUMN = "_line"
 REJECTS_TABLE = f"{RAW_SCHEMA}.rejects"
 LOAD_REPORT_TABLE = f"{RAW_SCHEMA}.load_report"
-
-
-class ContractError(Exception):
-    """A file that cannot be loaded at all (missing column, unreadable): refused whole."""
 
 
 @dataclass
@@ -43,31 +56,20 @@ class LoadResult:
     rows_loaded: int
     rows_rejected: int
     rows_in_table: int
+    rows_filtered: int = 0
     extra_columns: list[str] = field(default_factory=list)
     missing_optional_columns: list[str] = field(default_factory=list)
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    filter_reasons: dict[str, int] = field(default_factory=dict)
     encoding: str | None = None
     delimiter: str | None = None
     # Values outside a column's expected list (loaded, but likely typos): column -> {value: rows}
     unexpected_values: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def find_export(exports_dir: Path, source: str, file_name: str | None = None) -> Path | None:
-    """The export file of a source: `<source>.csv` or `<source>.parquet` (or the name a
-    profile gives it), a regular file whose real path stays inside the landing folder
-    (no symlink escapes)."""
-    root = exports_dir.resolve()
-    names = [file_name] if file_name else [f"{source}{s}" for s in (".csv", ".parquet")]
-    for name in names:
-        candidate = exports_dir / Path(name).name
-        if candidate.is_file():
-            resolved = candidate.resolve()
-            if not resolved.is_relative_to(root):
-                raise ContractError(
-                    f"{candidate}: resolves to {resolved}, outside the landing folder {root}"
-                )
-            return candidate
-    return None
+    # Values a profile's map does not name, loaded as its fallback: column -> {value: rows}
+    unmapped_values: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    note: str = ""
+    part: str = ""  # which export of a source with several (load_report's key with source)
 
 
 def file_sha256(path: Path) -> str:
@@ -85,12 +87,32 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
             run_id varchar, source varchar, file_name varchar, line bigint,
             column_name varchar, value varchar, reason varchar, rejected_at timestamp)"""
     )
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = 'load_report'",
+            [RAW_SCHEMA],
+        ).fetchall()
+    }
+    if columns and "part" not in columns:
+        # A warehouse made before a source could have several exports: one row per
+        # source becomes one row per (source, part), the old rows kept as part ''.
+        con.execute(f"alter table {LOAD_REPORT_TABLE} rename to load_report_before_parts")
     con.execute(
         f"""create table if not exists {LOAD_REPORT_TABLE} (
-            source varchar primary key, file_name varchar, sha256 varchar,
+            source varchar, part varchar default '', file_name varchar, sha256 varchar,
             rows_read bigint, rows_loaded bigint, rows_rejected bigint,
-            rows_in_table bigint, run_id varchar, loaded_at timestamp)"""
+            rows_in_table bigint, run_id varchar, loaded_at timestamp,
+            rows_filtered bigint default 0, note varchar default '',
+            primary key (source, part))"""
     )
+    if columns and "part" not in columns:
+        con.execute(
+            f"insert into {LOAD_REPORT_TABLE} by name "
+            f"select * from {RAW_SCHEMA}.load_report_before_parts"
+        )
+        con.execute(f"drop table {RAW_SCHEMA}.load_report_before_parts")
 
 
 def _quote_ident(name: str) -> str:
@@ -101,139 +123,81 @@ def _sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-DELIMITERS = (",", ";", "\t", "|")
-_CHUNK = 1 << 22
+def _listed(values) -> str:
+    return ", ".join(_sql_literal(v) for v in values) or "''"
 
 
-@dataclass(frozen=True)
-class TextFile:
-    """A CSV export as DuckDB will read it: UTF-8 text (the original file, or a
-    transcoded copy) with the encoding and delimiter it was found to have."""
-
-    path: Path
-    encoding: str
-    delimiter: str
-
-
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as handle:
-        try:
-            for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
-
-
-def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
-    """A UTF-8 copy of `path` (FACTS: DuckDB's own cp1251 support is a download)."""
-    copy = scratch / f"{path.stem}.utf-8{path.suffix}"
-    with (
-        path.open("r", encoding=encoding, newline="") as source,
-        copy.open("w", encoding="utf-8", newline="") as target,
-    ):
-        shutil.copyfileobj(source, target, _CHUNK)
-    return copy
-
-
-def prepare_text(path: Path, spec: SourceSpec, scratch: Path) -> TextFile:
-    """Refuse what is not text; settle the encoding (UTF-8, UTF-8 with BOM, cp1251, or
-    the one the source pins) and the delimiter (from the header line, or pinned)."""
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    if b"\x00" in head:
-        raise ContractError(
-            f"{path.name}: not a text file (NUL bytes in the first {len(head):,} bytes); "
-            "expected a CSV export"
-        )
-    encoding = spec.csv.encoding.lower()
-    if encoding == "auto":
-        encoding = "utf-8" if _is_utf8(path) else "cp1251"
-    if encoding in ("utf-8", "utf8", "utf-8-sig"):
-        readable = path
-        if not _is_utf8(path):
-            raise ContractError(
-                f"{path.name}: not UTF-8 text although the contract pins it; expected "
-                "UTF-8 (or set csv.encoding for this source)"
-            )
-    else:
-        try:
-            readable = _transcode(path, encoding, scratch)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise ContractError(f"{path.name}: cannot be read as {encoding} text ({exc})") from exc
-    with readable.open("r", encoding="utf-8-sig", newline="") as handle:
-        first_line = handle.readline().rstrip("\r\n")
-    delimiter = spec.csv.delimiter
-    if delimiter == "auto":
-        widths = {
-            d: len(next(csv.reader([first_line], delimiter=d, quotechar=spec.csv.quote), []))
-            for d in DELIMITERS
-        }
-        delimiter = max(DELIMITERS, key=lambda d: (widths[d], -DELIMITERS.index(d)))
-    return TextFile(readable, "utf-8" if encoding == "utf8" else encoding, delimiter)
-
-
-def read_header(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec, text: TextFile | None = None
-) -> list[str]:
-    if path.stat().st_size == 0:
-        raise ContractError(
-            f"{path.name}: the file is empty; expected a header row with "
-            f"at least {', '.join(spec.required_columns)}"
-        )
-    if path.suffix == ".parquet":
-        return [
-            d[0]
-            for d in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description
-        ]
-    # The header is read here, not sniffed: DuckDB's sniffer gives up on a file whose
-    # later records are ragged, and those records must become rejects, not a refusal.
-    assert text is not None
-    with text.path.open("r", encoding="utf-8-sig", newline="") as handle:
-        first_line = handle.readline().rstrip("\r\n")
-    return next(csv.reader([first_line], delimiter=text.delimiter, quotechar=spec.csv.quote))
+# ---------------------------------------------------------------------------------------
+# Header: which header field (or profile expression) feeds each contract column
 
 
 def map_header(spec: SourceSpec, header: list[str]) -> dict[str, str]:
-    """Contract column -> the header field it arrives under (its name or an alias)."""
+    """Contract column -> the SQL over the scan's columns that gives its raw text: the
+    header field it arrives under (the profile's `from`, its own name or an alias), or
+    the profile's expression when every header column it reads is present."""
     fields = {h.strip().lower(): h for h in header}
     mapping = {}
     for col in spec.columns:
-        for name in (col.source_column,) if col.source_column else (col.name, *col.aliases):
+        if col.expression:
+            reads = validate_expression(col.expression) - {LINE_COLUMN}
+            if all(name.lower() in fields for name in reads):
+                mapping[col.name] = f"(({col.expression})::varchar)"
+            continue
+        for name in col.source_column or (col.name, *col.aliases):
             if name.strip().lower() in fields:
-                mapping[col.name] = fields[name.strip().lower()]
+                mapping[col.name] = _quote_ident(fields[name.strip().lower()])
                 break
     return mapping
 
 
-def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> None:
+def _wanted_names(col: ColumnSpec) -> str:
+    if col.expression:
+        return f"the header columns of {col.expression!r}"
+    if col.source_column:
+        return " or ".join(map(repr, col.source_column))
+    return col.name + (f" (or {', '.join(col.aliases)})" if col.aliases else "")
+
+
+def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> dict[str, str]:
     mapped = map_header(spec, header)
-    missing = [
-        c.name + (f" (or {', '.join(c.aliases)})" if c.aliases else "")
-        for c in spec.columns
-        if c.required and c.name not in mapped
-    ]
+    missing = [_wanted_names(c) for c in spec.columns if c.required and c.name not in mapped]
+    if spec.one_of and not any(c in mapped for c in spec.one_of):
+        missing.append("one of " + ", ".join(spec.one_of))
     if missing:
+        profile = f" (profile {spec.profile})" if spec.profile else ""
         raise ContractError(
-            f"{path.name}: missing required column(s) {', '.join(missing)}; "
+            f"{path.name}: missing required column(s) {'; '.join(missing)}{profile}; "
             f"columns found: {', '.join(header) or '(none)'}; "
             f"the {spec.name} contract requires: {', '.join(spec.required_columns)}"
         )
+    for rule in spec.skip:
+        present = {h.lower() for h in header} | {LINE_COLUMN}
+        absent = [n for n in validate_expression(rule.where) if n.lower() not in present]
+        if absent:
+            raise ContractError(
+                f"{path.name}: the {spec.name} filter {rule.where!r} of profile {spec.profile} "
+                f"reads column(s) {', '.join(absent)}, not in the file; columns found: "
+                f"{', '.join(header)}"
+            )
+    return mapped
 
 
-def _scan_into_temp(
-    con, path: Path, spec: SourceSpec, header: list[str], text: TextFile | None
-) -> None:
-    """_scan: one VARCHAR column per header field plus _line; _structural: bad records.
+# ---------------------------------------------------------------------------------------
+# Scan: DuckDB's CSV reader into a VARCHAR scratch table, structural rejects aside
 
-    _scan is a view over the parsed rows so the 10M-line case is not copied once more."""
-    con.execute("drop table if exists _scan_rows")
-    con.execute("drop table if exists _structural")
-    if path.suffix == ".parquet":
+
+def _scan_into_temp(con, path: Path, spec: SourceSpec, text: TextFile | None) -> None:
+    """_scan: one VARCHAR column per header field plus _line; _structural: bad records."""
+    for temp in ("_scan_rows", "_structural", "_reject_errors", "_reject_scans"):
+        con.execute(f"drop table if exists {temp}")
+    if text is None:  # Parquet: typed by its writer; read as text and typed like CSV
+        names, header = _parquet_header(con, path)
+        projection = ", ".join(
+            f"{_quote_ident(n)}::varchar as {_quote_ident(h)}"
+            for n, h in zip(names, header, strict=True)
+        )
         con.execute(
-            "create temp table _scan_rows as select columns(*)::varchar from read_parquet(?)",
+            f"create temp table _scan_rows as select {projection} from read_parquet(?)",
             [str(path)],
         )
         con.execute(
@@ -241,9 +205,7 @@ def _scan_into_temp(
             "value varchar, reason varchar)"
         )
     else:
-        columns = "{" + ", ".join(f"{_sql_literal(h)}: 'VARCHAR'" for h in header) + "}"
-        con.execute("drop table if exists _reject_errors")
-        con.execute("drop table if exists _reject_scans")
+        columns = "{" + ", ".join(f"{_sql_literal(h)}: 'VARCHAR'" for h in text.header) + "}"
         con.execute(
             f"""create temp table _scan_rows as select * from read_csv(
                     ?, header=true, auto_detect=false, delim=?, quote=?, escape=?,
@@ -259,13 +221,9 @@ def _scan_into_temp(
         )
     # Records are stored in file order (insertion order is preserved), so rowid k is
     # the (k+1)-th good record; its line skips over the structurally rejected lines.
-    gaps = con.execute(
-        """select line - 1 - row_number() over (order by line) as good_before
-           from (select distinct line from _structural)"""
-    ).fetchall()
     con.execute("drop view if exists _scan")
     con.execute("drop table if exists _scan_numbered")
-    if gaps:
+    if fetch_one(con, "select count(*) from _structural")[0]:
         con.execute(
             """create temp table _gaps as select line - 1 - row_number() over (order by line)
                as good_before from (select distinct line from _structural)"""
@@ -281,7 +239,29 @@ def _scan_into_temp(
         con.execute("create temp view _scan as select rowid + 2 as _line, * from _scan_rows")
 
 
+def _parquet_header(con, path: Path) -> tuple[list[str], list[str]]:
+    """The Parquet file's column names, and the unique names they are read under."""
+    try:
+        described = con.execute("select * from read_parquet(?) limit 0", [str(path)])
+    except duckdb.Error as exc:
+        raise ContractError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
+    names = [d[0] for d in described.description]
+    return names, unique_header(names)[0]
+
+
+def _scan_header(con) -> list[str]:
+    return [d[0] for d in con.execute("select * from _scan limit 0").description][1:]
+
+
+# ---------------------------------------------------------------------------------------
+# Values: from raw text to the contract's types
+
+
 NUMERIC_TYPES = ("integer", "decimal", "rate", "double")
+TRUE_WORDS = ("1", "true", "t", "yes", "y", "да", "д", "истина", "on")
+FALSE_WORDS = ("0", "false", "f", "no", "n", "нет", "н", "ложь", "off")
+# Currency signs and words a number may carry in an export: "1 234,56 ₽", "$1,234.56".
+CURRENCY_MARKS = r"(₽|\$|€|£|¥|₹|₸|₴|руб\.?|р\.|rub\b|usd\b|eur\b)"
 
 
 def _formats(formats: tuple[str, ...]) -> str:
@@ -289,56 +269,76 @@ def _formats(formats: tuple[str, ...]) -> str:
 
 
 def _number_text(value: str) -> str:
-    """Numbers as exported by Russian and English tools, made castable: spaces and
-    (narrow) no-break spaces as thousands separators go; `1 234,56` and `1.234,56`
-    (decimal comma) become 1234.56; `1,234.56` (comma thousands) becomes 1234.56.
-    A lone comma between digits is a decimal comma. The cheap `contains` tests keep
-    the regular expressions off the plain values that make up almost every file."""
-    has_space = (
-        f"(contains({value}, ' ') or contains({value}, chr(160)) or contains({value}, chr(8239)))"
+    """Numbers as exported by Russian and English tools, made castable: currency signs
+    and `руб.` go; `(123.45)` is an accounting negative; spaces and (narrow) no-break
+    spaces as thousands separators go; `1 234,56` and `1.234,56` (decimal comma)
+    become 1234.56; `1,234.56` (comma thousands) becomes 1234.56. A lone comma between
+    digits is a decimal comma. Only values the plain cast refused get here."""
+    unsigned = f"trim(regexp_replace(lower({value}), {_sql_literal(CURRENCY_MARKS)}, '', 'g'))"
+    signed = (
+        f"(case when starts_with({unsigned}, '(') and ends_with({unsigned}, ')') "
+        f"then '-' || trim({unsigned}, '()') else {unsigned} end)"
     )
-    packed = (
-        f"case when {has_space} "
-        f"then regexp_replace({value}, '[ \u00a0\u202f]', '', 'g') else {value} end"
-    )
+    packed = f"regexp_replace({signed}, '[ \u00a0\u202f]', '', 'g')"
     return (
         f"(case when not contains({packed}, ',') then {packed} "
-        f"when regexp_full_match({packed}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+[.][0-9]+') "
+        f"when regexp_full_match({packed}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+([.][0-9]+)?') "
         f"then replace({packed}, ',', '') "
         f"else replace(replace({packed}, '.', ''), ',', '.') end)"
     )
 
 
-def _translated(col: ColumnSpec, raw: str) -> str:
-    """The raw value with a profile's value translations applied (e.g. Won -> won)."""
-    if not col.value_map:
-        return raw
-    cases = " ".join(f"when {_sql_literal(k)} then {_sql_literal(v)}" for k, v in col.value_map)
-    return f"(case trim({raw}) {cases} else {raw} end)"
+def _clean(col: ColumnSpec, raw: str) -> str:
+    """The raw text with the profile's null markers, value map and fallback applied,
+    trimmed, empty as NULL."""
+    value = raw
+    if col.null_if:
+        value = f"(case when trim({value}) in ({_listed(col.null_if)}) then null else {value} end)"
+    if col.value_map or col.fallback is not None:
+        cases = " ".join(f"when {_sql_literal(k)} then {_sql_literal(v)}" for k, v in col.value_map)
+        otherwise = value
+        if col.fallback is not None:
+            otherwise = (
+                f"(case when nullif(trim({value}), '') is null or trim({value}) in "
+                f"({_listed(col.values)}) then {value} else {_sql_literal(col.fallback)} end)"
+            )
+        value = f"(case trim({value}) {cases} else {otherwise} end)" if cases else otherwise
+    return f"nullif(trim({value}), '')"
 
 
-def _typed_expr(col: ColumnSpec, raw: str, spec: SourceSpec) -> str:
-    value = f"nullif(trim({_translated(col, raw)}), '')"
-    # A plain cast first: it takes the ISO values that make up most files at a fraction
-    # of the cost of the format list, which only sees what the cast did not take.
+def _typed_expr(col: ColumnSpec, value: str, spec: SourceSpec) -> str:
+    """`value` (cleaned text) as the column's type; NULL where it does not fit. A plain
+    cast first: it takes the ISO values that make up most files at a fraction of the
+    cost of the format list, which only sees what the cast did not take."""
     if col.type == "date":
-        return (
+        typed = (
             f"coalesce(try_cast({value} as date), "
             f"try_strptime({value}, {_formats(spec.csv.date_formats)})::date)"
         )
-    if col.type == "timestamp":
-        return (
+    elif col.type == "timestamp":
+        typed = (
             f"coalesce(try_cast({value} as timestamp), "
             f"try_strptime({value}, {_formats(spec.csv.timestamp_formats)}))"
         )
-    if col.type == "boolean":
-        return f"try_cast(lower({value}) as boolean)"
-    if col.type in NUMERIC_TYPES:
-        return (
-            f"coalesce(try_cast({value} as {col.sql_type}), "
-            f"try_cast({_number_text(value)} as {col.sql_type}))"
+    elif col.type == "boolean":
+        typed = (
+            f"(case when lower({value}) in ({_listed(TRUE_WORDS)}) then true "
+            f"when lower({value}) in ({_listed(FALSE_WORDS)}) then false end)"
         )
-    return f"try_cast({value} as {col.sql_type})"
+    elif col.type in NUMERIC_TYPES:
+        # Through a wide decimal so that extra decimals are rounded half-up, not refused.
+        wide = "DECIMAL(38,18)" if col.type != "double" else "DOUBLE"
+        typed = f"coalesce(try_cast({value} as {wide}), try_cast({_number_text(value)} as {wide}))"
+        if col.scale is not None:
+            typed = f"({typed} * {col.scale!r})"
+        typed = f"try_cast({typed} as {col.sql_type})"
+    else:
+        typed = f"try_cast({value} as {col.sql_type})"
+    return typed
+
+
+# ---------------------------------------------------------------------------------------
+# Checks: every rule a row can break, named once
 
 
 @dataclass(frozen=True)
@@ -350,32 +350,30 @@ class RowRules:
     as_of: dt.date | None = None
 
 
-def _known_condition(col: ColumnSpec, typed: str, rules: RowRules) -> tuple[str, str] | None:
-    if not col.known_in or col.name not in rules.known_values:
-        return None
-    known = rules.known_values[col.name]
-    listed = ", ".join(_sql_literal(v) for v in known) or "''"
-    return (
-        f"{typed} is not null and upper({typed}) not in ({listed})",
-        f"unknown {col.name}: not in {col.known_in} ({', '.join(known)})",
-    )
+@dataclass(frozen=True)
+class Check:
+    """One rule a row can break. `condition` is SQL over the typing pass's columns: the
+    typed contract column by its name, `_has_<column>` (a value was given), and the row
+    flags; it both flags the row and, on the flagged rows only, words the reject.
+    `value` is the raw text the reject shows."""
+
+    name: str
+    column: str
+    condition: str
+    reason: str
+    value: str
 
 
-def _after_as_of_condition(col: ColumnSpec, typed: str, rules: RowRules) -> tuple[str, str] | None:
-    if not col.not_after_as_of or rules.as_of is None:
-        return None
-    return (
-        f"{typed} > date '{rules.as_of.isoformat()}'",
-        f"{col.name} is after the run's as_of {rules.as_of.isoformat()}",
-    )
+def _has(column: str) -> str:
+    return _quote_ident(f"_has_{column}")
 
 
-def _error_checks(
-    col: ColumnSpec, raw: str, spec: SourceSpec, rules: RowRules = RowRules()
-) -> list[tuple[str, str]]:
-    """(condition, reason) pairs that reject a row for this column."""
-    value = f"nullif(trim({_translated(col, raw)}), '')"
-    typed = _typed_expr(col, raw, spec)
+def _raw(column: str) -> str:
+    return _quote_ident(f"_raw_{column}")
+
+
+def column_checks(col: ColumnSpec, spec: SourceSpec, rules: RowRules) -> list[Check]:
+    typed, has, raw = _quote_ident(col.name), _has(col.name), _raw(col.name)
     expected = SQL_TYPES[col.type][1]
     if col.type == "date":
         expected += f" in one of the formats {', '.join(spec.csv.date_formats)}"
@@ -383,20 +381,65 @@ def _error_checks(
         expected += f" in one of the formats {', '.join(spec.csv.timestamp_formats)}"
     checks = []
     if col.key:
-        checks.append((f"{value} is null", f"missing value: {col.name} is required"))
+        reason = f"missing value: {col.name} is required"
+        checks.append(Check("missing_key", col.name, f"not {has}", reason, raw))
     if col.type != "varchar":
-        checks.append((f"{value} is not null and {typed} is null", f"expected {expected}"))
-    if col.values:
-        listed = ", ".join(_sql_literal(v) for v in col.values)
         checks.append(
-            (
-                f"{typed} is not null and {typed}::varchar not in ({listed})",
+            Check("bad_type", col.name, f"{has} and {typed} is null", f"expected {expected}", raw)
+        )
+    if col.values:
+        checks.append(
+            Check(
+                "not_accepted",
+                col.name,
+                f"{typed} is not null and {typed}::varchar not in ({_listed(col.values)})",
                 f"expected one of: {', '.join(str(v) for v in col.values)}",
+                raw,
             )
         )
-    for outside in (_known_condition(col, typed, rules), _after_as_of_condition(col, typed, rules)):
-        if outside:
-            checks.append(outside)
+    if col.known_in and col.name in rules.known_values:
+        known = rules.known_values[col.name]
+        checks.append(
+            Check(
+                "unknown_reference",
+                col.name,
+                f"{typed} is not null and upper({typed}) not in ({_listed(known)})",
+                f"unknown {col.name}: not in {col.known_in} ({', '.join(known)})",
+                raw,
+            )
+        )
+    if col.not_after_as_of and rules.as_of is not None:
+        checks.append(
+            Check(
+                "after_as_of",
+                col.name,
+                f"{typed} > date '{rules.as_of.isoformat()}'",
+                f"{col.name} is after the run's as_of {rules.as_of.isoformat()}",
+                raw,
+            )
+        )
+    return checks
+
+
+def source_checks(spec: SourceSpec, mapped: dict[str, str]) -> list[Check]:
+    """Rules over the whole row: not data at all (a copy of the header, a total line),
+    and at least one of the `one_of` columns given."""
+    checks = [
+        Check("repeated_header", "", "_repeated_header", "repeated header row, not data",
+              "_raw_first"),
+        Check("total_row", "", "_total_row", "total row, not data", "_raw_first"),
+    ]  # fmt: skip
+    given = [c for c in spec.one_of if c in mapped]
+    if given:
+        checks.append(
+            Check(
+                "one_of_missing",
+                given[0],
+                " and ".join(f"not {_has(c)}" for c in given),
+                f"missing value: one of {', '.join(spec.one_of)} is required",
+                _raw(given[0]),
+            )
+        )
     return checks
 
 
@@ -404,23 +447,41 @@ TOTAL_WORDS = ("итого", "всего", "total", "grand total")
 TOTAL_ROW = "^(" + "|".join(TOTAL_WORDS) + ")([^[:alnum:]]|$)"
 
 
-def _row_checks(header: list[str]) -> list[tuple[str, str, str, str]]:
-    """Rows that are not data at all: the header repeated inside the file (exports
-    glued together: an exact copy of the header line), and a total line ("Итого",
-    "Total") under the data. Written so that a data row fails them at the first cheap
-    comparison: these run on every row of a 10M-line file."""
+def _row_flags(header: list[str]) -> list[str]:
+    """The header repeated inside the file (exports glued together: an exact copy of the
+    header line), and a total line ("Итого", "Total") under the data. Written so that a
+    data row fails them at the first cheap comparison: these run on every row."""
     first = _quote_ident(header[0])
     same_as_header = " and ".join(f"{_quote_ident(h)} = {_sql_literal(h)}" for h in header)
     prefix = " or ".join(f"{first} ilike {_sql_literal(w + '%')}" for w in TOTAL_WORDS)
     total = f"({prefix}) and regexp_matches(lower(trim({first})), {_sql_literal(TOTAL_ROW)})"
     return [
-        ("", first, same_as_header, "repeated header row, not data"),
-        ("", first, total, "total row, not data"),
+        f"coalesce({same_as_header}, false) as _repeated_header",
+        f"coalesce({total}, false) as _total_row",
     ]
 
 
-def _not_data(header: list[str]) -> str:
-    return " or ".join(f"({cond})" for _, _, cond, _ in _row_checks(header))
+# ---------------------------------------------------------------------------------------
+# The load
+
+
+def source_files(exports_dir: Path, spec: SourceSpec) -> list[tuple[SourceSpec, Path | None]]:
+    """Each export of a source (one, or one per part) with the file found for it."""
+    return [(part, find_export(exports_dir, part)) for part in spec.parts or (spec,)]
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    files: list[tuple[SourceSpec, Path | None]],
+    run_id: str,
+    rules: RowRules = RowRules(),
+) -> list[LoadResult]:
+    """Load a source's exports (source_files) in turn, a later part's key replacing an
+    earlier one's: one LoadResult per export."""
+    return [
+        load_export(con, part, path, run_id, rules, append=i > 0)
+        for i, (part, path) in enumerate(files)
+    ]
 
 
 def load_export(
@@ -429,27 +490,42 @@ def load_export(
     path: Path | None,
     run_id: str,
     rules: RowRules = RowRules(),
+    append: bool = False,
 ) -> LoadResult:
     """Load `path` into raw.<source>. The file is parsed into session-local scratch
     tables first; everything the warehouse keeps (table, rejects, load report) is then
     written in one transaction, so a failure or a killed process leaves them as the
     previous load left them. A missing optional file leaves an empty table (or, for an
-    incremental source, its history)."""
+    incremental source, its history). `append`: a later part of a source with several
+    exports, merged by key into what the earlier parts loaded."""
     ensure_meta_tables(con)
     scratch = Path(tempfile.mkdtemp(prefix="segments-load-"))
+    text: TextFile | None = None
     try:
-        header, text = None, None
+        mapped: dict[str, str] | None = None
         if path is not None:
-            if path.suffix != ".parquet" and path.stat().st_size:
+            if path.stat().st_size == 0:
+                raise ContractError(
+                    f"{path.name}: the file is empty; expected a header row with "
+                    f"at least {', '.join(spec.required_columns)}"
+                )
+            if path.suffix.lower() != ".parquet":
                 text = prepare_text(path, spec, scratch)
-            header = read_header(con, path, spec, text)
-            check_contract(path, spec, header)
+                header = list(text.header)
+            else:
+                header = _parquet_header(con, path)[1]
+            mapped = check_contract(path, spec, header)
             # Outside the transaction: rowids of rows inserted inside one are not 0-based,
             # and the line numbers are derived from them.
-            _scan_into_temp(con, path, spec, header, text)
+            _scan_into_temp(con, path, spec, text)
         con.begin()
         try:
-            result = _load_in_transaction(con, spec, path, header, run_id, rules)
+            if not append:
+                con.execute(f"delete from {LOAD_REPORT_TABLE} where source = ?", [spec.name])
+            if path is None or mapped is None:
+                result = _record_absent(con, spec, run_id, append)
+            else:
+                result = _load_in_transaction(con, spec, path, mapped, run_id, rules, append)
             con.commit()
         except BaseException:
             con.rollback()
@@ -459,125 +535,193 @@ def load_export(
         shutil.rmtree(scratch, ignore_errors=True)
     if text is not None:
         result.encoding, result.delimiter = text.encoding, text.delimiter
+        result.warnings[:0] = [f"{path.name}: {w}" for w in text.warnings]
     return result
 
 
-def _load_in_transaction(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    path: Path | None,
-    header: list[str] | None,
-    run_id: str,
-    rules: RowRules,
-) -> LoadResult:
+def _create_target(con, spec: SourceSpec) -> str:
     target = f"{RAW_SCHEMA}.{spec.name}"
     typed_columns = ", ".join(f"{_quote_ident(c.name)} {c.sql_type}" for c in spec.columns)
     con.execute(
         f"create table if not exists {target} ({typed_columns}, "
         "_source_file varchar, _source_line bigint)"
     )
-    if path is None or header is None:
-        if not spec.incremental:
-            con.execute(f"delete from {target}")
-        rows = fetch_one(con, f"select count(*) from {target}")[0]
-        result = LoadResult(spec.name, None, None, 0, 0, 0, rows)
-        _record_report(con, result, run_id)
-        return result
+    # Tables made before a column widened (rates at 18 decimals) or was added follow it.
+    existing = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, spec.name],
+        ).fetchall()
+    )
+    for c in spec.columns:
+        if c.name not in existing:
+            con.execute(f"alter table {target} add column {_quote_ident(c.name)} {c.sql_type}")
+        elif existing[c.name].replace(" ", "") != c.sql_type.replace(" ", ""):
+            con.execute(f"alter table {target} alter {_quote_ident(c.name)} type {c.sql_type}")
+    return target
 
-    by_name = map_header(spec, header)
-    extra = [h for h in header if h not in by_name.values()]
-    missing_optional = [c.name for c in spec.columns if c.name not in by_name]
 
-    # One pass types every value into a scratch table and flags the rows that fail
-    # any check; the checks are then spelled out per (row, column) on the few flagged
-    # rows only, each failing check one reject record. A row is rejected once however
-    # many checks it fails.
-    checks = _row_checks(header)
-    for col in spec.columns:
-        if col.name in by_name:
-            raw = _quote_ident(by_name[col.name])
-            checks += [
-                (col.name, raw, cond, reason)
-                for cond, reason in _error_checks(col, raw, spec, rules)
-            ]
-    # The flag repeats _error_checks on the typed columns, so each value is typed
-    # once per row (a condition re-typing it would double the cost at 10M lines).
-    typed, flags, bad = [], [f"({_not_data(header)}) as _not_data"], ["_not_data"]
+def _record_absent(con, spec: SourceSpec, run_id: str, append: bool = False) -> LoadResult:
+    target = _create_target(con, spec)
+    if not spec.incremental and not append:
+        con.execute(f"delete from {target}")
+    rows = fetch_one(con, f"select count(*) from {target}")[0]
+    names = ", ".join([*spec.file_patterns, f"{spec.name}.csv"])
+    if append:
+        kept = f"nothing added to {spec.name} from it"
+    elif spec.incremental:
+        kept = f"kept the {rows:,} stored rows"
+    else:
+        kept = "loaded as an empty table"
+    note = f"absent: no {names} (or .csv.gz, .parquet, .xlsx) in the landing folder; {kept}"
+    result = LoadResult(
+        spec.name, None, None, 0, 0, 0, rows, note=note, warnings=[note], part=spec.part
+    )
+    _record_report(con, result, run_id)
+    return result
+
+
+def _typing_pass(
+    con, spec: SourceSpec, path: Path, mapped: dict[str, str], header: list[str], checks
+) -> None:
+    """_typed: one row per scanned record with every contract column typed, the
+    presence flags, the row flags, the profile filter that skipped it (if any) and
+    whether any check flags it."""
+    selected = [*_row_flags(header)]
     for c in spec.columns:
         name = _quote_ident(c.name)
-        if c.name not in by_name:
-            typed.append(f"null::{c.sql_type} as {name}")
+        if c.name not in mapped:
+            selected.append(f"null::{c.sql_type} as {name}")
+            selected.append(f"false as {_has(c.name)}")
             continue
-        raw = _quote_ident(by_name[c.name])
-        typed.append(f"{_typed_expr(c, raw, spec)} as {name}")
-        present = _quote_ident(f"_has_{c.name}")
-        flags.append(f"nullif(trim({_translated(c, raw)}), '') is not null as {present}")
-        if c.key:
-            bad.append(f"not {present}")
-        if c.type != "varchar":
-            bad.append(f"({present} and {name} is null)")
-        if c.values:
-            listed = ", ".join(_sql_literal(v) for v in c.values)
-            bad.append(f"({name} is not null and {name}::varchar not in ({listed}))")
-        for outside in (_known_condition(c, name, rules), _after_as_of_condition(c, name, rules)):
-            if outside:
-                bad.append(f"({outside[0]})")
+        value = _clean(c, mapped[c.name])
+        selected.append(f"{_typed_expr(c, value, spec)} as {name}")
+        selected.append(f"{value} is not null as {_has(c.name)}")
+    filtered = "null::varchar"
+    if spec.skip:
+        cases = " ".join(
+            f"when coalesce({f.where}, false) then {_sql_literal(f.reason)}" for f in spec.skip
+        )
+        filtered = f"(case {cases} end)"
+    flagged = " or ".join(f"({c.condition})" for c in checks)
     con.execute(
         f"""create temp table _typed as
-            select * exclude ({", ".join(f.rsplit(" as ", 1)[1] for f in flags)}),
-                   coalesce({" or ".join(bad)}, false) as _is_bad
-            from (select {", ".join(typed + flags)}, {_sql_literal(path.name)} as _source_file,
-                         _line as _source_line
+            select *, _filtered_by is null and coalesce({flagged}, false) as _is_bad
+            from (select {", ".join(selected)}, {filtered} as _filtered_by,
+                         {_sql_literal(path.name)} as _source_file, _line as _source_line
                   from _scan)"""
     )
+
+
+def _word_rejects(con, spec: SourceSpec, mapped: dict[str, str], header, checks) -> None:
+    """_errors: one record per (flagged row, failed check), with the raw value."""
+    raws = [f"{_quote_ident(header[0])} as _raw_first"] + [
+        f"{sql} as {_raw(column)}" for column, sql in mapped.items()
+    ]
     con.execute(
-        """create temp table _bad_rows as
-           select * from _scan semi join (select _source_line as _line from _typed
-                                          where _is_bad) using (_line)"""
+        f"""create temp table _bad as
+            select t.*, r.* exclude (_line) from _typed t
+            join (select _line, {", ".join(raws)} from _scan
+                  semi join (select _source_line as _line from _typed where _is_bad)
+                  using (_line)) r on r._line = t._source_line"""
     )
     con.execute(
         "create temp table _errors as "
         + " union all ".join(
             [
-                f"select _line, {_sql_literal(column)} as column_name, {raw} as value, "
-                f"{_sql_literal(reason)} as reason from _bad_rows where {cond}"
-                for column, raw, cond, reason in checks
+                f"select _source_line as _line, {_sql_literal(c.column)} as column_name, "
+                f"{c.value}::varchar as value, {_sql_literal(c.reason)} as reason "
+                f"from _bad where {c.condition}"
+                for c in checks
             ]
             + ["select null::bigint, null::varchar, null::varchar, null::varchar where false"]
         )
     )
 
-    # Duplicate primary keys: the last row of the file wins; the others are reported.
-    # Grouping first keeps the per-row work to the keys that are in fact duplicated.
-    if spec.primary_key:
-        pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
-        pk_values = ", ".join(f"t.{_quote_ident(k)}" for k in spec.primary_key)
+
+def _filter_repeats(con, spec: SourceSpec) -> None:
+    """A `distinct` source (accounts taken from a deal export) keeps one row per
+    distinct content; the repeats are filtered, naming the line they repeat."""
+    columns = ", ".join(_quote_ident(c.name) for c in spec.columns)
+    con.execute(
+        f"""update _typed set _filtered_by = 'repeats line ' || d.first_line
+            from (select _source_line,
+                         min(_source_line) over (partition by {columns}) as first_line
+                  from _typed where not _is_bad and _filtered_by is null) d
+            where _typed._source_line = d._source_line and d.first_line <> d._source_line"""
+    )
+
+
+def _reject_superseded_keys(con, spec: SourceSpec) -> None:
+    """Duplicate primary keys: the last row of the file wins; the others are reported.
+    Grouping first keeps the per-row work to the keys that are in fact duplicated."""
+    pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
+    pk_values = ", ".join(f"t.{_quote_ident(k)}" for k in spec.primary_key)
+    con.execute(
+        f"""insert into _errors
+            select t._source_line, {_sql_literal(", ".join(spec.primary_key))},
+                   concat_ws('|', {pk_values}),
+                   'duplicate key: superseded by line ' || d.winner
+            from _typed as t
+            join (select {pk}, max(_source_line) as winner from _typed
+                  where not _is_bad and _filtered_by is null group by all
+                  having count(*) > 1) as d using ({pk})
+            where not t._is_bad and t._filtered_by is null and t._source_line <> d.winner"""
+    )
+
+
+def _value_counts(con, column_sql: str, where: str) -> dict[str, int]:
+    return dict(
         con.execute(
-            f"""insert into _errors
-                select t._source_line, {_sql_literal(", ".join(spec.primary_key))},
-                       concat_ws('|', {pk_values}),
-                       'duplicate key: superseded by line ' || d.winner
-                from _typed as t
-                join (select {pk}, max(_source_line) as winner from _typed
-                      where not _is_bad group by all having count(*) > 1) as d
-                    using ({pk})
-                where not t._is_bad and t._source_line <> d.winner"""
-        )
+            f"select {column_sql}::varchar, count(*) from _typed where {where} "
+            "group by 1 order by 2 desc, 1"
+        ).fetchall()
+    )
+
+
+def _load_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path,
+    mapped: dict[str, str],
+    run_id: str,
+    rules: RowRules,
+    append: bool = False,
+) -> LoadResult:
+    target = _create_target(con, spec)
+    header = _scan_header(con)
+    checks = source_checks(spec, mapped) + [
+        check for c in spec.columns if c.name in mapped for check in column_checks(c, spec, rules)
+    ]
+    _typing_pass(con, spec, path, mapped, header, checks)
+    _word_rejects(con, spec, mapped, header, checks)
+    if spec.distinct:
+        _filter_repeats(con, spec)
+    if spec.primary_key:
+        _reject_superseded_keys(con, spec)
+
+    flags = ", ".join(
+        ["_repeated_header", "_total_row", "_filtered_by", "_is_bad"]
+        + [_has(c.name) for c in spec.columns]
+    )
     # Rows are filtered before they reach the warehouse file: deleting from rows written
     # in the same transaction makes DuckDB rewrite them at commit (3 s at 7M rows).
     loaded = (
-        "(select * exclude (_is_bad) from _typed where not _is_bad "
+        f"(select * exclude ({flags}) from _typed where not _is_bad and _filtered_by is null "
         "and _source_line not in (select _line from _errors))"
     )
     rows_loaded = fetch_one(con, f"select count(*) from {loaded}")[0]
 
     # Incremental sources keep their history: a re-sent key replaces the stored row.
     has_history = fetch_one(con, f"select count(*) > 0 from {target}")[0]
-    if spec.incremental and spec.primary_key and has_history:
+    if (spec.incremental or append) and spec.primary_key and has_history:
         pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
         con.execute(f"create temp table _loaded as select * from {loaded}")
         con.execute(f"delete from {target} where ({pk}) in (select ({pk}) from _loaded)")
         con.execute(f"insert into {target} by name select * from _loaded")
+    elif append:
+        con.execute(f"insert into {target} by name select * from {loaded}")
     else:
         con.execute(f"create or replace table {target} as select * from {loaded}")
 
@@ -596,10 +740,13 @@ def _load_in_transaction(
         "select count(distinct _line) from (select _line from _errors "
         "union select line from _structural)",
     )
-    if rows_read != rows_loaded + rows_rejected:
+    filter_reasons = _value_counts(con, "_filtered_by", "_filtered_by is not null")
+    rows_filtered = sum(filter_reasons.values())
+    if rows_read != rows_loaded + rows_filtered + rows_rejected:
         raise RuntimeError(
-            f"{path.name}: rows read ({rows_read}) != loaded ({rows_loaded}) + rejected "
-            f"({rows_rejected}); this is a bug in the loader, nothing was loaded"
+            f"{path.name}: rows read ({rows_read}) != loaded ({rows_loaded}) + filtered "
+            f"({rows_filtered}) + rejected ({rows_rejected}); this is a bug in the loader, "
+            "nothing was loaded"
         )
     reasons = dict(
         con.execute(
@@ -607,19 +754,35 @@ def _load_in_transaction(
             "select reason from _structural) group by reason order by 2 desc"
         ).fetchall()
     )
-    rows_in_table = fetch_one(con, f"select count(*) from {target}")[0]
-    unexpected = {}
+    good = "not _is_bad and _filtered_by is null"
+    unexpected, unmapped = {}, {}
     for c in spec.columns:
-        if c.expected and c.name in by_name:
-            listed = ", ".join(_sql_literal(v) for v in c.expected)
-            found = con.execute(
-                f"""select {_quote_ident(c.name)}::varchar, count(*) from _typed
-                    where not _is_bad and {_quote_ident(c.name)} is not null
-                      and {_quote_ident(c.name)}::varchar not in ({listed})
-                    group by 1 order by 2 desc, 1"""
-            ).fetchall()
+        if c.name not in mapped:
+            continue
+        name = _quote_ident(c.name)
+        if c.expected:
+            found = _value_counts(
+                con, name, f"{good} and {name} is not null and {name}::varchar not in "
+                f"({_listed(c.expected)})"
+            )  # fmt: skip
             if found:
-                unexpected[c.name] = dict(found)
+                unexpected[c.name] = found
+        if c.fallback is not None:
+            unmapped_col = _unmapped_values(con, c, mapped[c.name])
+            if unmapped_col:
+                unmapped[c.name] = unmapped_col
+    warnings = [
+        f"{spec.name}.{column}: values outside the expected list, loaded as they are "
+        f"(typos?): " + ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:10])
+        for column, values in unexpected.items()
+    ] + [
+        f"{spec.name}.{column}: values the profile {spec.profile} does not map, loaded as "
+        f"{spec.column(column).fallback!r} (map them under values.{column}): "
+        + ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:10])
+        for column, values in unmapped.items()
+    ]
+    if rows_read == 0:
+        warnings.append(f"{spec.name}: {path.name} holds a header and no rows")
     result = LoadResult(
         source=spec.name,
         file_name=path.name,
@@ -627,14 +790,47 @@ def _load_in_transaction(
         rows_read=rows_read,
         rows_loaded=rows_loaded,
         rows_rejected=rows_rejected,
-        rows_in_table=rows_in_table,
-        extra_columns=extra,
-        missing_optional_columns=missing_optional,
+        rows_in_table=fetch_one(con, f"select count(*) from {target}")[0],
+        rows_filtered=rows_filtered,
+        extra_columns=_unused_columns(spec, header, mapped),
+        missing_optional_columns=[c.name for c in spec.columns if c.name not in mapped],
         reject_reasons=reasons,
+        filter_reasons=filter_reasons,
         unexpected_values=unexpected,
+        unmapped_values=unmapped,
+        warnings=warnings,
+        note="; ".join(f"filtered {n:,}: {r}" for r, n in filter_reasons.items()),
+        part=spec.part,
     )
     _record_report(con, result, run_id)
     return result
+
+
+def _unused_columns(spec: SourceSpec, header: list[str], mapped: dict[str, str]) -> list[str]:
+    """Header columns that feed no contract column and no filter: ignored, and said so."""
+    used = {sql.lower() for sql in mapped.values()}
+    for c in spec.columns:
+        if c.expression and c.name in mapped:
+            used |= {_quote_ident(n).lower() for n in validate_expression(c.expression)}
+    for rule in spec.skip:
+        used |= {_quote_ident(n).lower() for n in validate_expression(rule.where)}
+    return [h for h in header if _quote_ident(h).lower() not in used]
+
+
+def _unmapped_values(con, col: ColumnSpec, raw_sql: str) -> dict[str, int]:
+    """Raw values that fell through a profile's map onto its fallback."""
+    known = [k for k, _ in col.value_map] + [str(v) for v in col.values]
+    return dict(
+        con.execute(
+            f"""select trim({raw_sql}), count(*) from _scan
+                semi join (select _source_line as _line from _typed
+                           where not _is_bad and _filtered_by is null) using (_line)
+                where nullif(trim({raw_sql}), '') is not null
+                  and trim({raw_sql}) not in ({_listed(known)})
+                  and trim({raw_sql}) not in ({_listed(col.null_if)})
+                group by 1 order by 2 desc, 1"""
+        ).fetchall()
+    )
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
@@ -644,21 +840,24 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         "_scan_numbered",
         "_structural",
         "_errors",
-        "_bad_rows",
+        "_bad",
         "_typed",
         "_loaded",
+        "_reject_errors",
+        "_reject_scans",
     ):
-        con.execute(f"drop table if exists {temp}")
-    for temp in ("_reject_errors", "_reject_scans"):
         con.execute(f"drop table if exists {temp}")
 
 
 def _record_report(con, result: LoadResult, run_id: str) -> None:
     con.execute(
-        f"insert or replace into {LOAD_REPORT_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, "
-        "now()::timestamp)",
+        f"""insert or replace into {LOAD_REPORT_TABLE}
+            (source, part, file_name, sha256, rows_read, rows_loaded, rows_rejected,
+             rows_in_table, run_id, loaded_at, rows_filtered, note)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, ?, ?)""",
         [
             result.source,
+            result.part,
             result.file_name,
             result.sha256,
             result.rows_read,
@@ -666,5 +865,7 @@ def _record_report(con, result: LoadResult, run_id: str) -> None:
             result.rows_rejected,
             result.rows_in_table,
             run_id,
+            result.rows_filtered,
+            result.note,
         ],
     )

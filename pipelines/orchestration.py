@@ -17,7 +17,8 @@ from dagster import (
     sensor,
 )
 
-from pipelines.loader import file_sha256, find_export
+from pipelines.contract import SourceSpec
+from pipelines.loader import file_sha256, source_files
 from pipelines.resources import PipelineSettings
 
 READY_MARKER = "_READY"
@@ -54,26 +55,27 @@ def build_nightly_schedule(job, cron: str, timezone: str):
     return nightly_segments_schedule
 
 
-def landed_files(exports_dir: Path, required: list[str]) -> list[Path] | None:
-    """The export files, once the set is complete: every required file is there, or the
-    exporter dropped a `_READY` marker. None while the set is still incomplete."""
-    files = [p for name in _all_sources_in(exports_dir) if (p := find_export(exports_dir, name))]
-    names = {p.stem for p in files}
-    if (exports_dir / READY_MARKER).is_file() or all(r in names for r in required):
-        return files
+def landed_files(
+    exports_dir: Path, contract: dict[str, SourceSpec], required: list[str]
+) -> list[Path] | None:
+    """The export files, once the set is complete: every required source has a file (by
+    the profile's names or the contract's), or the exporter dropped a `_READY` marker.
+    None while the set is still incomplete."""
+    found = {
+        name: [path for _, path in source_files(exports_dir, spec) if path]
+        for name, spec in contract.items()
+    }
+    complete = all(found[name] for name in required)
+    if (exports_dir / READY_MARKER).is_file() or complete:
+        return sorted({p for paths in found.values() for p in paths})
     return None
 
 
-def _all_sources_in(exports_dir: Path) -> list[str]:
-    return sorted({p.stem for p in exports_dir.glob("*") if p.suffix in (".csv", ".parquet")})
-
-
 def build_exports_sensor(job, settings: PipelineSettings) -> SensorDefinition:
-    required = [
-        Path(s.file_name).stem if s.file_name else s.name
-        for s in settings.contract().values()
-        if s.required_file
-    ]
+    contract = settings.contract()
+    # Which exports a night needs depends on the revenue source (won_deals: no billing).
+    revenue = settings.rules().revenue
+    required = [n for n, s in contract.items() if revenue.export_is_required(n, s.required_file)]
 
     @sensor(
         job=job,
@@ -87,7 +89,7 @@ def build_exports_sensor(job, settings: PipelineSettings) -> SensorDefinition:
         exports_dir = Path(settings.exports_dir)
         if not exports_dir.is_dir():
             return SkipReason(f"landing folder {exports_dir} does not exist")
-        files = landed_files(exports_dir, required)
+        files = landed_files(exports_dir, contract, required)
         if files is None:
             return SkipReason(f"waiting for a complete set in {exports_dir}")
         stat_key = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files])

@@ -51,10 +51,10 @@ class PipelineSettings(ConfigurableResource):
     )
 
     def rules(self) -> RulesConfig:
-        return load_rules(Path(self.rules_path))
+        return load_rules(Path(self.rules_path), _ENV.revenue_overrides)
 
     def contract(self) -> dict[str, SourceSpec]:
-        return load_contract(Path(self.contract_path), _ENV.profile_path)
+        return load_contract(Path(self.contract_path), list(_ENV.profile_paths))
 
     def resolve_as_of(self, con: duckdb.DuckDBPyConnection) -> dt.date:
         if self.as_of:
@@ -64,13 +64,20 @@ class PipelineSettings(ConfigurableResource):
                 raise Failure(
                     f"as_of {self.as_of!r} is not a date in format YYYY-MM-DD", allow_retries=False
                 ) from exc
-        latest = fetch_one(con, "select max(invoice_date) from raw.invoice_lines")[0]
+        if self.rules().revenue.source == "won_deals":
+            # The latest close date of a won deal (as stg_crm__deals says won); only when
+            # none has one, the latest expected close date that dates a won deal's line.
+            latest = fetch_one(
+                con,
+                """select coalesce(max(closed_at), max(expected_close_date))
+                   from raw.deals where coalesce(is_won, stage = 'won')""",
+            )[0]
+            what = "raw.deals holds no won deal to take the latest close date from"
+        else:
+            latest = fetch_one(con, "select max(invoice_date) from raw.invoice_lines")[0]
+            what = "raw.invoice_lines holds no line to take the latest invoice date from"
         if latest is None:
-            raise Failure(
-                "as_of is not set and raw.invoice_lines holds no line to take the "
-                "latest invoice date from",
-                allow_retries=False,
-            )
+            raise Failure(f"as_of is not set and {what}", allow_retries=False)
         return latest
 
 

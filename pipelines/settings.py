@@ -26,9 +26,16 @@ class EnvSettings:
     contract_path: Path
     accept_drop: bool
     keep_releases: int
-    profile_path: Path | None
+    profile_paths: tuple[Path, ...]
     schedule_cron: str
     schedule_timezone: str
+    revenue_source: str | None = None  # None: revenue.source of the rules file
+    reporting_currency: str | None = None  # None: revenue.reporting_currency of the file
+
+    @property
+    def revenue_overrides(self) -> dict[str, str | None]:
+        """What the environment overrides in the rules' revenue section (load_rules)."""
+        return {"source": self.revenue_source, "reporting_currency": self.reporting_currency}
 
     @property
     def warehouse_path(self) -> Path:
@@ -48,13 +55,19 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
-def _profile(value: str | None) -> Path | None:
-    """A profile by name (config/profiles/<name>.yml) or by path."""
-    if not value:
-        return None
-    if "/" not in value and not value.endswith((".yml", ".yaml")):
-        return REPO_ROOT / "config" / "profiles" / f"{value}.yml"
-    return Path(value).expanduser().resolve()
+def _profiles(value: str | None) -> tuple[Path, ...]:
+    """Profiles by name (config/profiles/<name>.yml) or by path, comma-separated, one per
+    source system: `salesforce,stripe`."""
+    paths = []
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "/" not in item and not item.endswith((".yml", ".yaml")):
+            paths.append(REPO_ROOT / "config" / "profiles" / f"{item}.yml")
+        else:
+            paths.append(Path(item).expanduser().resolve())
+    return tuple(paths)
 
 
 def from_env() -> EnvSettings:
@@ -69,9 +82,13 @@ def from_env() -> EnvSettings:
         contract_path=_path("SEGMENTS_CONTRACT", REPO_ROOT / "config" / "contract.yml"),
         accept_drop=os.getenv("SEGMENTS_ACCEPT_DROP", "").lower() in ("1", "true", "yes"),
         keep_releases=int(os.getenv("SEGMENTS_KEEP_RELEASES") or 7),
-        profile_path=_profile(os.getenv("SEGMENTS_PROFILE")),
+        profile_paths=_profiles(os.getenv("SEGMENTS_PROFILE")),
         schedule_cron=os.getenv("SEGMENTS_SCHEDULE_CRON", "0 2 * * *"),
         schedule_timezone=os.getenv("SEGMENTS_SCHEDULE_TIMEZONE", "Europe/Moscow"),
+        # revenue.source (invoices | won_deals) and revenue.reporting_currency of
+        # config/segmentation.yml, for this deployment; they reach dbt as vars.
+        revenue_source=os.getenv("SEGMENTS_REVENUE_SOURCE") or None,
+        reporting_currency=os.getenv("SEGMENTS_REPORTING_CURRENCY") or None,
     )
     os.environ["SEGMENTS_WAREHOUSE_PATH"] = str(settings.warehouse_path)
     return settings

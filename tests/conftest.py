@@ -19,7 +19,14 @@ os.environ.update(
     }
 )
 os.environ.pop("SEGMENTS_AS_OF", None)
-os.environ.pop("SEGMENTS_CONFIG", None)
+for variable in (
+    "SEGMENTS_CONFIG",
+    "SEGMENTS_PROFILE",
+    "SEGMENTS_REVENUE_SOURCE",
+    "SEGMENTS_REPORTING_CURRENCY",
+    "SEGMENTS_CONTRACT",
+):
+    os.environ.pop(variable, None)
 
 SAMPLE_END_DATE = dt.date(2026, 10, 31)
 SAMPLE_CLIENTS = 600

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from pipelines.contract import load_contract
@@ -30,6 +31,10 @@ LOADED = {
     "duplicate_keys.accounts.csv": (3, 2, 1),
     "unknown_currency.invoice_lines.csv": (3, 2, 1),
     "future_date.invoice_lines.csv": (2, 1, 1),
+    "trailing_delimiter_repeated_and_escaped_header.accounts.csv": (2, 2, 0),
+    "utf16_unicode_text.accounts.csv": (2, 2, 0),
+    "currency_signs_and_negatives.invoice_lines.csv": (6, 6, 0),
+    "gzip.invoice_lines.csv.gz": (2, 2, 0),
 }
 # What the ingest asset passes for invoice_lines: currencies with a rate (plus the
 # reporting currency) and, when the run names one, its as_of.
@@ -68,7 +73,7 @@ def test_files_that_cannot_be_loaded_are_refused_with_what_was_expected(name):
 
 
 def test_the_fixture_kinds_are_all_covered():
-    assert set(LOADED) | set(REFUSED) == {p.name for p in FIXTURES.glob("*.csv")}
+    assert set(LOADED) | set(REFUSED) == {p.name for p in FIXTURES.iterdir()}
 
 
 def test_cp1251_is_decoded_not_misread_as_latin1():
@@ -175,3 +180,67 @@ def test_a_line_dated_after_the_runs_as_of_is_rejected():
     con, _ = load("future_date.invoice_lines.csv")
     (line, reason) = con.execute("select line, reason from raw.rejects").fetchone()
     assert line == 3 and reason == "invoice_date is after the run's as_of 2026-10-31"
+
+
+def test_an_empty_a_repeated_and_an_html_escaped_header_name_load():
+    """Bitrix24 and Excel end every line with the delimiter (an empty last header name);
+    HubSpot repeats header names; Bitrix24 HTML-escapes them, sometimes twice."""
+    con, result = load("trailing_delimiter_repeated_and_escaped_header.accounts.csv")
+    assert result.delimiter == ";"
+    rows = con.execute("select account_id, name, industry from raw.accounts order by 1").fetchall()
+    assert rows == [("A1", "ООО Альфа", "retail"), ("A2", "ООО Бета", "it")]
+    assert result.extra_columns == ["Region & City", "name_2", "column6"]
+    assert any("'name' repeats at column 5: read as 'name_2'" in w for w in result.warnings)
+    assert any("column 6 has no header name" in w for w in result.warnings)
+
+
+def test_excel_unicode_text_utf16_is_decoded():
+    con, result = load("utf16_unicode_text.accounts.csv")
+    assert (result.encoding, result.delimiter) == ("utf-16", "\t")
+    names = [r[0] for r in con.execute("select name from raw.accounts order by 1").fetchall()]
+    assert names == ["Diseño SA", "ООО «Ромашка»"]
+
+
+def test_currency_signs_accounting_negatives_and_extra_decimals():
+    con, _ = load("currency_signs_and_negatives.invoice_lines.csv")
+    amounts = con.execute(
+        "select line_no, amount::varchar from raw.invoice_lines order by line_no"
+    ).fetchall()
+    assert amounts == [
+        (1, "1234.56"),  # "1 234,56 ₽"
+        (2, "-123.45"),  # (123.45)
+        (3, "1234.50"),  # "$1,234.50"
+        (4, "1500.00"),  # "1 500 руб."
+        (5, "9225.23"),  # 3 decimals (Salesforce): rounded half-up, not rejected
+        (6, "-1000.50"),  # "(1 000,50) р."
+    ]
+
+
+def test_a_gzipped_export_loads_like_its_csv():
+    con, result = load("gzip.invoice_lines.csv.gz")
+    assert con.execute("select sum(amount)::varchar from raw.invoice_lines").fetchall() == [
+        ("30.00",)
+    ]
+    assert result.file_name == "gzip.invoice_lines.csv.gz"
+
+
+def test_an_excel_workbook_loads_like_its_csv(tmp_path):
+    """1C and many Russian CRMs export .xlsx: read with python-calamine, dates and
+    numbers as the workbook typed them."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["invoice_id", "line_no", "account_id", "invoice_date", "amount", "currency"])
+    sheet.append(["X1", 1, "C1", dt.datetime(2026, 1, 15), 1234.5, "RUB"])
+    sheet.append(["X1", 2, "C1", "16.01.2026", "1 000,25", "RUB"])
+    sheet.append(["X1", 3, "C1", dt.date(2026, 1, 17), "n/a", "RUB"])
+    path = tmp_path / "invoice_lines.xlsx"
+    book.save(path)
+    con = duckdb.connect()
+    result = load_export(con, CONTRACT["invoice_lines"], path, "run-1", INVOICE_RULES)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
+    assert con.execute(
+        "select line_no, invoice_date::varchar, amount::varchar from raw.invoice_lines order by 1"
+    ).fetchall() == [(1, "2026-01-15", "1234.50"), (2, "2026-01-16", "1000.25")]
+    assert con.execute("select line, column_name, value from raw.rejects").fetchall() == [
+        (4, "amount", "n/a")
+    ]

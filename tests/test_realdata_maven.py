@@ -27,7 +27,7 @@ def loaded():
         if source == "deals":
             codes = con.execute("select distinct upper(product_code) from raw.products").fetchall()
             known = {"product_code": tuple(sorted(c[0] for c in codes))}
-        path = find_export(DATA, source, spec.file_name)
+        path = find_export(DATA, spec)
         results[source] = load_export(con, spec, path, "run-1", RowRules(known_values=known))
     return con, results
 
