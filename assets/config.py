@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,34 @@ DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "segmentat
 SEGMENTS = ("vip", "strategic", "typical", "ballast")
 
 
+REVENUE_SOURCES = ("invoices", "won_deals")
+# The export each revenue source reads revenue from.
+REVENUE_EXPORTS = {"invoices": "invoice_lines", "won_deals": "deals"}
+
+
 @dataclass(frozen=True)
 class RevenueRules:
     reporting_currency: str
     window_months: int
     activity_months: int
     overdue_days: int
+    # invoices: billed invoice lines; won_deals: one revenue line per won CRM deal, for
+    # a company without billing exports (dbt model int_revenue_lines).
+    source: str = "invoices"
+
+    @property
+    def revenue_export(self) -> str:
+        """The export the night's revenue comes from: invoice_lines or deals."""
+        return REVENUE_EXPORTS[self.source]
+
+    def export_is_required(self, name: str, required_file: bool) -> bool:
+        """Whether a night needs the export `name` (the contract's required_file): the
+        revenue source's export is required, the other revenue export is not."""
+        if name == self.revenue_export:
+            return True
+        if name in REVENUE_EXPORTS.values():
+            return False
+        return required_file
 
 
 @dataclass(frozen=True)
@@ -124,6 +147,7 @@ class RulesConfig:
         return {
             "as_of": as_of.isoformat(),
             "reporting_currency": self.revenue.reporting_currency,
+            "revenue_source": self.revenue.source,
             "window_months": self.revenue.window_months,
             "activity_months": self.revenue.activity_months,
             "overdue_days": self.revenue.overdue_days,
@@ -198,7 +222,27 @@ def _lead_rules(raw: dict[str, Any]) -> LeadRules:
     )
 
 
-def load_rules(path: Path = DEFAULT_RULES_PATH) -> RulesConfig:
+def _revenue_rules(raw: dict[str, Any], overrides: Mapping[str, str | None]) -> RevenueRules:
+    """revenue: of the file, with the environment's overrides (SEGMENTS_REVENUE_SOURCE,
+    SEGMENTS_REPORTING_CURRENCY, read in pipelines/settings.py) applied on top."""
+    merged = {**raw, **{k: v for k, v in overrides.items() if v}}
+    rules = RevenueRules(**merged)
+    currency = str(rules.reporting_currency).strip().upper()
+    if not currency.isalpha():
+        raise ValueError(f"revenue.reporting_currency must be a currency code, not {currency!r}")
+    source = str(rules.source).strip().lower()
+    if source not in REVENUE_SOURCES:
+        raise ValueError(
+            f"revenue.source must be one of {', '.join(REVENUE_SOURCES)}, not {rules.source!r}"
+        )
+    return replace(rules, reporting_currency=currency, source=source)
+
+
+def load_rules(
+    path: Path = DEFAULT_RULES_PATH, revenue_overrides: Mapping[str, str | None] | None = None
+) -> RulesConfig:
+    """The rules of `path`; `revenue_overrides` (e.g. {"source": "won_deals",
+    "reporting_currency": "USD"}) replace keys of its revenue section, unless empty."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     try:
         segments = raw["segments"]
@@ -207,7 +251,7 @@ def load_rules(path: Path = DEFAULT_RULES_PATH) -> RulesConfig:
             raise ValueError(f"segments.healthy_mix must list exactly {', '.join(SEGMENTS)}")
         config = RulesConfig(
             version=str(raw["version"]),
-            revenue=RevenueRules(**raw["revenue"]),
+            revenue=_revenue_rules(raw["revenue"], revenue_overrides or {}),
             abc=AbcRules(**raw["abc"]),
             growth_potential=GrowthPotentialRules(**raw["growth_potential"]),
             segments=SegmentRules(**{**segments, "healthy_mix": healthy}),

@@ -1,7 +1,10 @@
--- DOMAIN 2: each line at the rate of its invoice date or the latest earlier one;
--- reporting-currency lines take rate 1. Lines dated after as_of are ignored.
+-- DOMAIN 2: each revenue line (invoice line, or won deal: int_revenue_lines) at the
+-- rate of its date or the latest earlier one; reporting-currency lines take rate 1.
+-- Lines dated after as_of are ignored. The rate is used at full precision (divided by
+-- when given as units per reporting unit) and the amount rounded half-up to 2
+-- decimals once, at the end (macro to_reporting).
 with lines as (
-    select * from {{ ref('stg_billing__invoice_lines') }}
+    select * from {{ ref('int_revenue_lines') }}
     where invoice_date <= {{ as_of_date() }}
 ),
 
@@ -17,6 +20,10 @@ with_rates as (
             else daily_rates.rate_to_reporting
         end as fx_rate,
         case
+            when lines.currency <> '{{ var("reporting_currency") }}'
+                then daily_rates.units_per_reporting
+        end as fx_units_per_reporting,
+        case
             when lines.currency = '{{ var("reporting_currency") }}' then lines.invoice_date
             else daily_rates.rate_date
         end as fx_rate_date
@@ -29,8 +36,9 @@ with_rates as (
 converted as (
     select
         *,
-        round(amount * fx_rate, 2)::decimal(18, 2) as amount_reporting,
-        fx_rate is null as is_missing_fx_rate
+        {{ to_reporting('amount', 'currency', 'fx_rate', 'fx_units_per_reporting') }}
+            as amount_reporting,
+        fx_rate is null and fx_units_per_reporting is null as is_missing_fx_rate
     from with_rates
 )
 

@@ -1,5 +1,6 @@
 -- DOMAIN 4: weighted open pipeline per account: amount in reporting currency (latest
--- rate on or before as_of) x probability, the per-stage default when it is missing.
+-- rate on or before as_of, macro to_reporting) x probability, the per-stage default when
+-- it is missing.
 with deals as (
     select * from {{ ref('stg_crm__deals') }}
     where not is_closed
@@ -12,10 +13,8 @@ latest_rates as (
 weighted as (
     select
         deals.account_id,
-        deals.amount * case
-            when deals.currency = '{{ var("reporting_currency") }}' then 1
-            else latest_rates.rate_to_reporting
-        end as amount_reporting,
+        {{ to_reporting('deals.amount', 'deals.currency', 'latest_rates.rate_to_reporting',
+            'latest_rates.units_per_reporting') }} as amount_reporting,
         coalesce(
             deals.probability,
             case deals.stage

@@ -1,6 +1,8 @@
--- Invoice lines up to as_of in reporting currency, keeping the native amount, the
--- currency, the rate and the rate's date for audit. Lines without a rate are left
--- out here and listed in int_invoice_lines_missing_fx_rate.
+-- Revenue lines up to as_of in reporting currency (invoice lines, or one line per won
+-- deal under revenue.source: won_deals), keeping the native amount, the currency, the
+-- rate (as given: to multiply, or units per reporting unit to divide by) and the rate's
+-- date for audit. Lines without a rate are left out here and listed in
+-- int_invoice_lines_missing_fx_rate.
 with converted as (
     select * from {{ ref('int_invoice_lines_converted') }}
     where not is_missing_fx_rate
@@ -19,10 +21,12 @@ final as (
         amount,
         currency,
         fx_rate,
+        fx_units_per_reporting,
         fx_rate_date,
         amount_reporting,
         due_date,
-        paid_date
+        paid_date,
+        revenue_source
     from converted
 )
 

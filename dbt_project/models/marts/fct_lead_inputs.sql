@@ -12,10 +12,8 @@ latest_rates as (
 won_deals as (
     select
         deals.product_code,
-        deals.amount * case
-            when deals.currency = '{{ var("reporting_currency") }}' then 1
-            else latest_rates.rate_to_reporting
-        end as amount_reporting
+        {{ to_reporting('deals.amount', 'deals.currency', 'latest_rates.rate_to_reporting',
+            'latest_rates.units_per_reporting') }} as amount_reporting
     from {{ ref('stg_crm__deals') }} as deals
     left join latest_rates using (currency)
     where deals.is_won
@@ -49,10 +47,8 @@ final as (
         leads.lead_source,
         leads.budget::decimal(18, 2) as budget,
         leads.currency,
-        (leads.budget * case
-            when leads.currency = '{{ var("reporting_currency") }}' then 1
-            else latest_rates.rate_to_reporting
-        end)::decimal(18, 2) as budget_reporting,
+        {{ to_reporting('leads.budget', 'leads.currency', 'latest_rates.rate_to_reporting',
+            'latest_rates.units_per_reporting') }} as budget_reporting,
         coalesce(median_by_product.median_won_amount, median_overall.median_won_amount)
             ::decimal(18, 2) as expected_deal_value,
         case

@@ -1,0 +1,32 @@
+-- The night's revenue lines, from the source the rules name (dbt var revenue_source,
+-- from revenue.source in config/segmentation.yml or SEGMENTS_REVENUE_SOURCE):
+--   invoices  - billed invoice lines (the default; billing is the truth for money);
+--   won_deals - one line per won deal (a company whose only system is a CRM).
+-- Both have the invoice line's columns, so the conversion and every mart downstream
+-- are the same for either.
+-- depends_on: {{ ref('stg_billing__invoice_lines') }}
+-- depends_on: {{ ref('int_won_deal_revenue_lines') }}
+{%- set source = var('revenue_source', 'invoices') %}
+{%- if source not in ('invoices', 'won_deals') %}
+    {{ exceptions.raise_compiler_error(
+        "var revenue_source must be invoices or won_deals, not '" ~ source ~ "'") }}
+{%- endif %}
+
+with lines as (
+{%- if source == 'won_deals' %}
+    select
+        invoice_id, line_no, account_id, invoice_date, amount, currency, product_code,
+        status, is_cancelled, due_date, paid_date
+    from {{ ref('int_won_deal_revenue_lines') }}
+{%- else %}
+    select
+        invoice_id, line_no, account_id, invoice_date, amount, currency, product_code,
+        status, is_cancelled, due_date, paid_date
+    from {{ ref('stg_billing__invoice_lines') }}
+{%- endif %}
+)
+
+select
+    *,
+    '{{ source }}' as revenue_source
+from lines
