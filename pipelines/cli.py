@@ -4,6 +4,7 @@ segments run [--as-of 2026-10-31] [--clients 5000]
 segments ui
 segments generate --out DIR [--clients N]
 segments summary
+segments check [--json] [--exports DIR]
 """
 
 import argparse
@@ -55,7 +56,13 @@ def run(args: argparse.Namespace) -> int:
     dagster_home(env)
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.contract import ProfileError
+
+    try:
+        from pipelines.definitions import defs
+    except ProfileError as exc:
+        log.error("%s", exc)
+        return 2
     from pipelines.orchestration import run_config_for
 
     as_of = args.as_of or env.as_of
@@ -106,6 +113,12 @@ def print_summary(env: EnvSettings) -> None:
         loads = con.execute(
             "select source, rows_read, rows_loaded, rows_rejected from load_report order by source"
         ).fetchall()
+        absent = [
+            r[0]
+            for r in con.execute(
+                "select source from load_report where file_name is null order by source"
+            ).fetchall()
+        ]
         signals = [
             r[0]
             for r in con.execute("select signal from segment_mix where signal <> ''").fetchall()
@@ -137,15 +150,21 @@ def print_summary(env: EnvSettings) -> None:
     for source, read, _loaded, rej in loads:
         if rej:
             print(f"    {source}: {rej:,} rejected of {read:,}")
+    if absent:
+        print(f"  absent tonight (loaded as empty tables): {', '.join(absent)}")
     for signal in signals:
         print(f"  mix signal: {signal}")
     print(
         f"\n  retention risk: {risk[0]:,} clients at high risk, revenue at risk "
-        f"{risk[1]:,.2f}; flags: " + ", ".join(f"{f} {n:,}" for f, n in flags)
+        f"{risk[1]:,.2f}; flags: " + (", ".join(f"{f} {n:,}" for f, n in flags) or "none")
     )
-    print(
-        f"  leads: {leads[0]:,} ranked ({leads[2]:,} hot), {leads[1]:,} outside the target profile"
-    )
+    if "leads" in absent:
+        print("  leads: none ranked (no leads export tonight)")
+    else:
+        print(
+            f"  leads: {leads[0]:,} ranked ({leads[2]:,} hot), "
+            f"{leads[1]:,} outside the target profile"
+        )
     print(f"\n  open it read-only: duckdb -readonly {path}\n")
 
 
@@ -215,6 +234,41 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    """Load the landing folder into a scratch database and say what would load."""
+    from pipelines.contract import ProfileError
+    from pipelines.preflight import as_json, as_text, check_landing
+    from pipelines.resources import PipelineSettings
+
+    env = from_env()
+    exports = Path(args.exports).expanduser().resolve() if args.exports else env.exports_dir
+    if exports is None or not exports.is_dir():
+        log.error("no landing folder: set SEGMENTS_EXPORTS_DIR or pass --exports DIR")
+        return 2
+    settings = PipelineSettings()
+    try:
+        contract = settings.contract()
+        rules = settings.rules()
+    except (ProfileError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        as_of = dt.date.fromisoformat(env.as_of) if env.as_of else None
+    except ValueError:
+        log.error("SEGMENTS_AS_OF=%s is not a date in format YYYY-MM-DD", env.as_of)
+        return 2
+    checks = check_landing(
+        exports,
+        contract,
+        rules.revenue.export_is_required,
+        rules.revenue.reporting_currency,
+        as_of,
+    )
+    profiles = [p.stem for p in env.profile_paths]
+    print(as_json(checks) if args.json else as_text(checks, exports, profiles))
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
@@ -250,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     csv_parser.add_argument("table")
     csv_parser.add_argument("--out", help="the CSV file (default: <table>.csv)")
     csv_parser.set_defaults(func=export)
+    check_parser = sub.add_parser(
+        "check",
+        help="pre-flight: load the landing folder into a scratch database and report per "
+        "source what would load (exit 0 when the set would load)",
+    )
+    check_parser.add_argument("--json", action="store_true", help="one JSON object")
+    check_parser.add_argument("--exports", help="the landing folder (default SEGMENTS_EXPORTS_DIR)")
+    check_parser.set_defaults(func=check)
     gen = sub.add_parser("generate", help="write sample exports (python -m sample_data.generate)")
     gen.set_defaults(func=lambda a: __import__("sample_data.generate").generate.main(a.rest) or 0)
     gen.add_argument("rest", nargs=argparse.REMAINDER)

@@ -10,6 +10,7 @@ profile file, the source and the key.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import yaml
 
 from pipelines.expressions import ExpressionError, validate_expression
+
+log = logging.getLogger(__name__)
 
 # Contract type -> (DuckDB type, words for an error message). Rates keep 18 decimals:
 # at 6, 1/4500 becomes 0.000222, 0.1% low on every amount converted with it.
@@ -281,9 +284,15 @@ def apply_profile(contract: dict[str, SourceSpec], path: Path) -> dict[str, Sour
         body = body or {}
         spec = contract[name]
         if spec.profile:
-            raise ProfileError(
-                f"{where}: {name} is already mapped by {spec.profile}; one profile per source"
+            # CRM + billing (salesforce,stripe): both may map accounts; the first listed
+            # wins, so the CRM's accounts are the client base.
+            log.warning(
+                "%s: %s is already mapped by %s, listed earlier; this mapping is not used",
+                where,
+                name,
+                spec.profile,
             )
+            continue
         profile_csv = _csv_format(spec.csv, raw.get("csv") or {}, f"{path.name}: csv")
         if PARTS_KEY in body:
             if set(body) != {PARTS_KEY} or not isinstance(body[PARTS_KEY], list):

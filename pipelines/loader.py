@@ -443,6 +443,7 @@ def source_checks(spec: SourceSpec, mapped: dict[str, str]) -> list[Check]:
     return checks
 
 
+ROW_CHECKS = ("repeated_header", "total_row")
 TOTAL_WORDS = ("итого", "всего", "total", "grand total")
 TOTAL_ROW = "^(" + "|".join(TOTAL_WORDS) + ")([^[:alnum:]]|$)"
 
@@ -615,7 +616,8 @@ def _typing_pass(
 
 
 def _word_rejects(con, spec: SourceSpec, mapped: dict[str, str], header, checks) -> None:
-    """_errors: one record per (flagged row, failed check), with the raw value."""
+    """_errors: one record per (flagged row, failed check), with the raw value. A row
+    that is not data at all (a repeated header, a total) is rejected for that alone."""
     raws = [f"{_quote_ident(header[0])} as _raw_first"] + [
         f"{sql} as {_raw(column)}" for column, sql in mapped.items()
     ]
@@ -633,6 +635,7 @@ def _word_rejects(con, spec: SourceSpec, mapped: dict[str, str], header, checks)
                 f"select _source_line as _line, {_sql_literal(c.column)} as column_name, "
                 f"{c.value}::varchar as value, {_sql_literal(c.reason)} as reason "
                 f"from _bad where {c.condition}"
+                + ("" if c.name in ROW_CHECKS else " and not (_repeated_header or _total_row)")
                 for c in checks
             ]
             + ["select null::bigint, null::varchar, null::varchar, null::varchar where false"]

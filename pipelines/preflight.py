@@ -7,6 +7,7 @@ rules as the night, and reports per source what was found and what would load.
 
 from __future__ import annotations
 
+import datetime as dt
 import graphlib
 import json
 from dataclasses import dataclass, field
@@ -89,8 +90,10 @@ def check_landing(
     contract: dict[str, SourceSpec],
     is_required,
     reporting_currency: str,
+    as_of: dt.date | None = None,
 ) -> list[SourceCheck]:
-    """Load every source of `exports_dir` into a scratch database and report."""
+    """Load every source of `exports_dir` into a scratch database and report. With the
+    night's as_of, lines dated after it are rejected as the night would."""
     checks = []
     with duckdb.connect() as con:
         for name in load_order(contract):
@@ -103,7 +106,8 @@ def check_landing(
                     patterns = [p for part, _ in files for p in part.file_patterns]
                     patterns += spec.contract_file_names
                     check.error = f"required export not found: expected {', '.join(patterns)}"
-                rules = RowRules(known_values=known_values(con, spec, reporting_currency))
+                known = known_values(con, spec, reporting_currency)
+                rules = RowRules(known_values=known, as_of=as_of)
                 results = load_source(con, files, "segments-check", rules)
             except ContractError as exc:
                 check.error = str(exc)

@@ -68,6 +68,16 @@ def test_check_reports_each_source_and_exits_0_when_the_set_would_load(tmp_path)
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()
 
 
+def test_check_rejects_lines_after_the_nights_as_of_as_the_night_would(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    (landing / "invoice_lines.csv").write_text(LINES, encoding="utf-8")
+    done = check(landing, tmp_path, "--json", SEGMENTS_AS_OF="2026-10-01")
+    lines = json.loads(done.stdout)["sources"]["invoice_lines"]
+    assert lines["reject_reasons"]["invoice_date is after the run's as_of 2026-10-01"] == 1
+
+
 def test_check_exits_1_and_says_why_when_the_set_would_not_load(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()

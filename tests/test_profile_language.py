@@ -200,12 +200,20 @@ def test_a_file_without_a_mapped_required_column_names_what_the_profile_wanted(t
     assert "(profile crm.yml)" in message and "columns found: Id, AccountId, Amount" in message
 
 
-def test_two_profiles_cannot_map_the_same_source(tmp_path):
-    first, second = tmp_path / "a.yml", tmp_path / "b.yml"
-    for path in (first, second):
-        path.write_text("sources:\n  deals:\n    columns: {deal_id: Id}\n")
-    with pytest.raises(ProfileError, match="already mapped by a.yml"):
-        load_contract(CONTRACT_PATH, [first, second])
+def test_when_two_profiles_map_a_source_the_first_listed_wins(tmp_path, caplog):
+    """CRM + billing (salesforce,stripe): both map accounts; the CRM's, listed first,
+    is the client base, and the other mapping is named in a warning."""
+    first, second = tmp_path / "crm.yml", tmp_path / "billing.yml"
+    first.write_text("sources:\n  accounts:\n    columns: {account_id: Id, name: Name}\n")
+    second.write_text(
+        "sources:\n  accounts:\n    columns: {account_id: id, name: Customer}\n"
+        "  invoice_lines:\n    file: invoices.csv\n"
+    )
+    contract = load_contract(CONTRACT_PATH, [first, second])
+    assert contract["accounts"].profile == "crm.yml"
+    assert contract["accounts"].column("name").source_column == ("Name",)
+    assert contract["invoice_lines"].profile == "billing.yml"
+    assert "accounts is already mapped by crm.yml" in caplog.text
 
 
 def test_an_unknown_profile_name_lists_the_built_in_ones(tmp_path):
