@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import SQL_TYPES, ColumnSpec, SourceSpec
+from pipelines.contract import SQL_TYPES, ColumnSpec, RowFilter, SourceSpec
 from pipelines.db import fetch_one
 from pipelines.expressions import validate_expression
 from pipelines.reading import ContractError, TextFile, find_export, prepare_text, unique_header
@@ -170,16 +170,19 @@ def check_contract(path: Path, spec: SourceSpec, header: list[str]) -> dict[str,
             f"columns found: {', '.join(header) or '(none)'}; "
             f"the {spec.name} contract requires: {', '.join(spec.required_columns)}"
         )
-    for rule in spec.skip:
-        present = {h.lower() for h in header} | {LINE_COLUMN}
-        absent = [n for n in validate_expression(rule.where) if n.lower() not in present]
-        if absent:
-            raise ContractError(
-                f"{path.name}: the {spec.name} filter {rule.where!r} of profile {spec.profile} "
-                f"reads column(s) {', '.join(absent)}, not in the file; columns found: "
-                f"{', '.join(header)}"
-            )
     return mapped
+
+
+def _filter_columns_absent(rule: RowFilter, header: list[str]) -> list[str]:
+    present = {h.lower() for h in header} | {LINE_COLUMN}
+    return sorted(n for n in validate_expression(rule.where) if n.lower() not in present)
+
+
+def applicable_filters(spec: SourceSpec, header: list[str]) -> list[RowFilter]:
+    """The profile's filters this file has the columns for. A profile read by several
+    layouts of one system (Bitrix24's English and Russian interfaces) names columns
+    only one of them has; a filter it cannot apply is said so in a warning."""
+    return [rule for rule in spec.skip if not _filter_columns_absent(rule, header)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -600,9 +603,10 @@ def _typing_pass(
         selected.append(f"{_typed_expr(c, value, spec)} as {name}")
         selected.append(f"{value} is not null as {_has(c.name)}")
     filtered = "null::varchar"
-    if spec.skip:
+    filters = applicable_filters(spec, header)
+    if filters:
         cases = " ".join(
-            f"when coalesce({f.where}, false) then {_sql_literal(f.reason)}" for f in spec.skip
+            f"when coalesce({f.where}, false) then {_sql_literal(f.reason)}" for f in filters
         )
         filtered = f"(case {cases} end)"
     flagged = " or ".join(f"({c.condition})" for c in checks)
@@ -786,6 +790,12 @@ def _load_in_transaction(
     ]
     if rows_read == 0:
         warnings.append(f"{spec.name}: {path.name} holds a header and no rows")
+    for rule in spec.skip:
+        if absent := _filter_columns_absent(rule, header):
+            warnings.append(
+                f"{spec.name}: filter {rule.reason!r} of profile {spec.profile} not applied: "
+                f"{path.name} has no column {', '.join(absent)}"
+            )
     result = LoadResult(
         source=spec.name,
         file_name=path.name,
@@ -815,7 +825,7 @@ def _unused_columns(spec: SourceSpec, header: list[str], mapped: dict[str, str])
     for c in spec.columns:
         if c.expression and c.name in mapped:
             used |= {_quote_ident(n).lower() for n in validate_expression(c.expression)}
-    for rule in spec.skip:
+    for rule in applicable_filters(spec, header):
         used |= {_quote_ident(n).lower() for n in validate_expression(rule.where)}
     return [h for h in header if _quote_ident(h).lower() not in used]
 

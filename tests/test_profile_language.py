@@ -310,3 +310,25 @@ def test_the_sensor_sees_a_complete_set_under_the_profiles_file_names(tmp_path):
         landing / "Account.csv",
         landing / "invoice_lines.csv.gz",
     ]
+
+
+def test_a_filter_whose_columns_a_layout_lacks_is_not_applied_and_said_so(tmp_path):
+    """One profile reads Bitrix24's English and Russian exports: a filter naming the
+    English column does not refuse the Russian file; it is reported as not applied."""
+    contract = contract_with(
+        tmp_path,
+        "sources:\n  accounts:\n    skip: [{where: \"Source = 'Web form'\", reason: junk}]\n"
+        "    columns: {account_id: ID, name: {from: [Company, Компания]}}\n",
+    )
+    path = tmp_path / "accounts.csv"
+    path.write_text("ID;Компания\n1;Альфа\n", encoding="utf-8")
+    result = load_export(duckdb.connect(), contract["accounts"], path, "r")
+    assert (result.rows_loaded, result.rows_filtered) == (1, 0)
+    assert (
+        "accounts: filter 'junk' of profile crm.yml not applied: accounts.csv has no column Source"
+        in result.warnings
+    )
+    english = tmp_path / "en.csv"
+    english.write_text("ID;Company;Source\n1;Alpha;Web form\n2;Beta;Call\n", encoding="utf-8")
+    result = load_export(duckdb.connect(), contract["accounts"], english, "r")
+    assert (result.rows_loaded, result.filter_reasons) == (1, {"junk": 1})
