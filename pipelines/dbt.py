@@ -24,8 +24,13 @@ from pipelines.settings import DBT_PROJECT_DIR, OWNER
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The dbt installed beside this Python, so an un-activated venv (make run, cron) works.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-# Artifacts of the latest nightly `dbt build` (run_results.json, dbt.log).
-NIGHTLY_TARGET = Path(DBT_PROJECT.project_dir) / "target" / "nightly"
+
+
+def nightly_target(warehouse_path: str) -> Path:
+    """Artifacts of the latest nightly `dbt build` (run_results.json, dbt.log), beside
+    the warehouse it built: two deployments (or two test runs) on one machine never
+    read each other's run results."""
+    return Path(warehouse_path).with_suffix(".dbt_target")
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -103,8 +108,10 @@ def revenue_marts(
     os.environ["SEGMENTS_WAREHOUSE_PATH"] = warehouse.path
     dbt_vars = settings.rules().dbt_vars(as_of)
     context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
-    # One target folder for every run (runs never overlap), instead of dagster-dbt's
+    # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
     # default of a new folder per run, which would pile up a copy of the artifacts a night.
     yield from dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars)], context=context, target_path=NIGHTLY_TARGET
+        ["build", "--vars", json.dumps(dbt_vars)],
+        context=context,
+        target_path=nightly_target(warehouse.path),
     ).stream()
