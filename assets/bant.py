@@ -43,6 +43,26 @@ LEAD_RANKING_COLUMNS = [
     "lead_source",
 ]
 
+# What each optional export contributes to the lead ranking: absent tonight, the ranking
+# still runs on what there is, and the run log says what is missing.
+MISSING_INPUT_NOTES = {
+    "leads": "no leads to rank: lead_rankings is published empty",
+    "deals": (
+        "no won deals to derive the expected deal value from: a budget without a manager's "
+        "override scores 1 and is listed in bant_unknowns"
+    ),
+    "products": "no product catalog: leads are routed by product code, not product family",
+}
+
+
+def missing_input_notes(absent_sources: set[str]) -> dict[str, str]:
+    """Per absent export the ranking depends on, what that means tonight."""
+    return {
+        source: f"{source}.csv was not in tonight's exports; {note}"
+        for source, note in MISSING_INPUT_NOTES.items()
+        if source in absent_sources
+    }
+
 
 def _missing(value) -> bool:
     """None, NaN, NA or NaT (what a missing value becomes in a DataFrame column)."""

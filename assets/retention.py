@@ -24,6 +24,11 @@ FLAG_SOURCES = {
     "no_contact": "activities",
     "decision_maker_lost": "contacts",
 }
+# Exports that only qualify a flag: when absent the flag is still evaluated without that
+# condition, and its evidence says what could not be checked.
+FLAG_QUALIFIERS = {
+    "contract_expiring": ("deals", "open deals unknown"),
+}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 FLAG_COLUMNS = [
     "account_id",
@@ -76,12 +81,35 @@ def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series | pd.Timestamp) ->
     return (pd.to_datetime(later) - pd.to_datetime(earlier)).dt.days
 
 
-def skipped_flags(absent_sources: set[str]) -> dict[str, str]:
+# The column of a flag's export that decides it: an export where no row carries it
+# (Salesforce and HubSpot contacts have no role) cannot tell a lost decision-maker from
+# an unknown one, so the flag is skipped instead of firing on every client.
+FLAG_INPUT_COLUMNS = {"decision_maker_lost": ("contacts", "role")}
+
+
+def skipped_flags(
+    absent_sources: set[str], empty_inputs: set[tuple[str, str]] = frozenset()
+) -> dict[str, str]:
     """Flags that cannot be evaluated tonight, with the reason."""
-    return {
+    skipped = {
         flag: f"{source}.csv was not in tonight's exports"
         for flag, source in FLAG_SOURCES.items()
         if source in absent_sources
+    }
+    for flag, (source, column) in FLAG_INPUT_COLUMNS.items():
+        if flag not in skipped and (source, column) in empty_inputs:
+            skipped[flag] = f"no row of tonight's {source} export gives a {column}"
+    return skipped
+
+
+def qualified_flags(absent_sources: set[str]) -> dict[str, str]:
+    """Flags evaluated tonight without one of their conditions, with the reason (a flag
+    skipped for want of its own input is not among them)."""
+    skipped = skipped_flags(absent_sources)
+    return {
+        flag: f"{source}.csv was not in tonight's exports: evaluated without it ({unknown})"
+        for flag, (source, unknown) in FLAG_QUALIFIERS.items()
+        if source in absent_sources and flag not in skipped
     }
 
 
@@ -91,9 +119,11 @@ def evaluate_flags(
     rules: RetentionRules,
     as_of: dt.date,
     skip: set[str] = frozenset(),
+    absent: set[str] = frozenset(),
 ) -> pd.DataFrame:
     """One row per client and fired flag: flag, severity, evidence in words and figures
-    and the recommended action. `segments` is indexed by account_id."""
+    and the recommended action. `segments` is indexed by account_id. `absent`: the
+    exports not delivered tonight (a qualifying condition on them is not claimed)."""
     s = signals.reset_index(drop=True)
     as_of_ts = pd.Timestamp(as_of)
     segment = s["account_id"].map(segments)
@@ -177,6 +207,7 @@ def evaluate_flags(
     # nobody is working on a deal with the client.
     t = flags["contract_expiring"].thresholds
     days_left = _days(s["next_non_renewing_end_date"], as_of_ts)
+    deals_known = FLAG_QUALIFIERS["contract_expiring"][0] not in absent
     no_deal = s["open_deals"].fillna(0).astype("int64") == 0
     mask = days_left.between(0, t["within_days"]).fillna(False) & no_deal
     fired["contract_expiring"] = (
@@ -187,7 +218,8 @@ def evaluate_flags(
         + pd.to_datetime(s["next_non_renewing_end_date"]).dt.strftime("%Y-%m-%d")
         + " (in "
         + days_left.astype("Int64").astype(str)
-        + f" days, threshold {t['within_days']}) without auto-renew, and no open deal",
+        + f" days, threshold {t['within_days']}) without auto-renew, "
+        + ("and no open deal" if deals_known else "open deals unknown (no deals export)"),
     )
 
     # product_contraction: fewer distinct products than in the 12 months before.

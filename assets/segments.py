@@ -39,6 +39,23 @@ SERVICE_MODEL = "service_model"
 
 UPPER_SIZE_TIERS = ("umm", "enterprise")
 
+# What each optional export contributes to the profiles and segments: absent tonight,
+# the rules run on what there is and the run log says which criterion cannot fire.
+MISSING_INPUT_NOTES = {
+    "deals": (
+        "no open deals: the weighted-open-pipeline criterion of growth potential cannot fire"
+    ),
+}
+
+
+def missing_input_notes(absent_sources: set[str]) -> dict[str, str]:
+    """Per absent export the segmentation depends on, what that means tonight."""
+    return {
+        source: f"{source}.csv was not in tonight's exports; {note}"
+        for source, note in MISSING_INPUT_NOTES.items()
+        if source in absent_sources
+    }
+
 
 def _money(value: float) -> str:
     return f"{value:,.0f}".replace(",", " ")

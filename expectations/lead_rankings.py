@@ -16,7 +16,12 @@ READINESS = ["hot", "warm", "cold"]
 BUYER_CLASSES = ["economic", "technical", "end_user"]
 
 
-def lead_expectations(ranked_leads: int) -> list:
+def lead_expectations(
+    ranked_leads: int, lead_inputs: int | None = None, columns: list[str] | None = None
+) -> list:
+    """`lead_inputs`: the number of leads loaded tonight, the exact row count (0 when
+    no leads export arrived: an empty table is then the right answer, not a failure).
+    `columns`: the exact column set."""
     import great_expectations.expectations as gxe
 
     components = ["bant_budget", "bant_authority", "bant_need", "bant_time"]
@@ -31,7 +36,16 @@ def lead_expectations(ranked_leads: int) -> list:
         if ranked_leads
         else []
     )
+    shape = [
+        *([gxe.ExpectTableRowCountToEqual(value=lead_inputs)] if lead_inputs is not None else []),
+        *(
+            [gxe.ExpectTableColumnsToMatchSet(column_set=columns, exact_match=True)]
+            if columns is not None
+            else []
+        ),
+    ]
     return [
+        *shape,
         *contiguous,
         gxe.ExpectColumnValuesToNotBeNull(column="lead_id"),
         gxe.ExpectColumnValuesToBeUnique(column="lead_id"),
@@ -56,7 +70,10 @@ def lead_expectations(ranked_leads: int) -> list:
     ]
 
 
-def validate_lead_rankings(frame: pd.DataFrame) -> ValidationOutcome:
-    """`frame`: lead_rankings plus bant_product and is_excluded."""
+def validate_lead_rankings(
+    frame: pd.DataFrame, lead_inputs: int | None = None, columns: list[str] | None = None
+) -> ValidationOutcome:
+    """`frame`: lead_rankings plus bant_product and is_excluded; `lead_inputs`: the
+    leads loaded tonight (one row each); `columns`: the frame's exact column set."""
     ranked = int((~frame["is_excluded"].astype(bool)).sum()) if len(frame) else 0
-    return run_suites([("lead_rankings", lead_expectations(ranked), frame)])
+    return run_suites([("lead_rankings", lead_expectations(ranked, lead_inputs, columns), frame)])

@@ -13,24 +13,22 @@ from dagster import (
 )
 
 from pipelines.contract import SourceSpec
-from pipelines.loader import ContractError, LoadResult, RowRules, load_source, source_files
+from pipelines.loader import (
+    ContractError,
+    LoadResult,
+    RowRules,
+    known_values,
+    load_source,
+    source_files,
+)
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
 
 
 def row_rules(con, spec: SourceSpec, settings: PipelineSettings) -> RowRules:
-    """The values other sources know (a currency needs a rate, or is the reporting
-    currency) and the run's as_of, when the run names one."""
-    known = {}
-    for col in spec.columns:
-        if col.known_in:
-            source, column = col.known_in.split(".")
-            rows = con.execute(f"select distinct upper({column}) from raw.{source}").fetchall()
-            values = {r[0] for r in rows if r[0]}
-            if col.name == "currency":  # the reporting currency needs no rate
-                values.add(settings.rules().revenue.reporting_currency)
-            known[col.name] = tuple(sorted(values))
+    """The values other sources know and the run's as_of, when the run names one."""
+    known = known_values(con, spec, settings.rules().revenue.reporting_currency)
     as_of = settings.resolve_as_of(con) if settings.as_of else None
     return RowRules(known_values=known, as_of=as_of)
 

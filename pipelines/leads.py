@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets import bant
 from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.segmentation import absent_sources, mart_as_of
 from pipelines.settings import OWNER
 
 SCHEMA = "leads"
@@ -34,12 +35,9 @@ def lead_rankings(
     rules = settings.rules()
     with warehouse.connect() as con:
         leads = con.sql("select * from marts.fct_lead_inputs order by lead_id").df()
-        as_of = (
-            leads["as_of"].iat[0]
-            if len(leads)
-            else con.sql("select as_of from marts.portfolio_concentration").fetchone()[0]
-        )
-        ranked = bant.rank_leads(leads, pd.Timestamp(as_of).date(), rules.leads)
+        for note in bant.missing_input_notes(absent_sources(con)).values():
+            context.log.warning(f"lead rankings: {note}")
+        ranked = bant.rank_leads(leads, pd.Timestamp(mart_as_of(con)).date(), rules.leads)
         ranked["run_id"] = context.run_id
         ranked["config_version"] = rules.version
         con.execute(f"create schema if not exists {SCHEMA}")

@@ -34,6 +34,7 @@ __all__ = [
     "LoadResult",
     "RowRules",
     "find_export",
+    "known_values",
     "load_export",
     "load_source",
     "source_files",
@@ -351,6 +352,27 @@ class RowRules:
 
     known_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     as_of: dt.date | None = None
+
+
+def known_values(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, reporting_currency: str
+) -> dict[str, tuple[str, ...]]:
+    """The values other sources know, read from what is already loaded: a currency
+    needs a rate (or is the reporting currency); a product code must be in the catalogue.
+    Without a catalogue tonight (products absent or empty) there is nothing to check a
+    code against, so it is not checked; a currency without any rate still is."""
+    known = {}
+    for col in spec.columns:
+        if col.known_in:
+            source, column = col.known_in.split(".")
+            rows = con.execute(f"select distinct upper({column}) from raw.{source}").fetchall()
+            values = {r[0] for r in rows if r[0]}
+            if col.name == "currency":
+                values.add(reporting_currency.upper())
+            elif not values:
+                continue
+            known[col.name] = tuple(sorted(values))
+    return known
 
 
 @dataclass(frozen=True)

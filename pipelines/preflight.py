@@ -20,6 +20,7 @@ from pipelines.loader import (
     REJECTS_TABLE,
     ContractError,
     RowRules,
+    known_values,
     load_export,
     load_source,
     source_files,
@@ -56,23 +57,6 @@ def load_order(contract: dict[str, SourceSpec]) -> list[str]:
     """Sources in an order where each comes after those its values are checked against."""
     graph = {name: set(spec.reference_sources) for name, spec in contract.items()}
     return list(graphlib.TopologicalSorter(graph).static_order())
-
-
-def known_values(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, reporting_currency: str
-) -> dict[str, tuple[str, ...]]:
-    """The values other sources know (a currency needs a rate, or is the reporting
-    currency), read from what is already loaded."""
-    known = {}
-    for col in spec.columns:
-        if col.known_in:
-            source, column = col.known_in.split(".")
-            rows = con.execute(f"select distinct upper({column}) from raw.{source}").fetchall()
-            values = {r[0] for r in rows if r[0]}
-            if col.name == "currency":
-                values.add(reporting_currency.upper())
-            known[col.name] = tuple(sorted(values))
-    return known
 
 
 def _examples(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:

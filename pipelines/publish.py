@@ -129,7 +129,8 @@ def published_tables() -> list[PublishedTable]:
         PublishedTable(
             "load_report",
             "select r.source, r.file_name, r.sha256, r.rows_read, r.rows_loaded, "
-            "r.rows_rejected, coalesce(n.notes, '') as notes, "
+            "r.rows_filtered, r.rows_rejected, "
+            "concat_ws('; ', nullif(r.note, ''), nullif(n.notes, '')) as notes, "
             "r.run_id as loaded_by_run_id, r.loaded_at, ?::date as as_of, "
             f"{stamp} from wh.raw.load_report as r "
             f"left join ({LOAD_NOTES_SQL}) as n using (source) order by r.source",

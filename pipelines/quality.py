@@ -21,7 +21,7 @@ from expectations.lead_rankings import validate_lead_rankings
 from expectations.retention_risks import validate_retention_risks
 from expectations.runner import ValidationOutcome
 from pipelines.db import fetch_one
-from pipelines.leads import LEAD_RANKINGS
+from pipelines.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.segmentation import (
     CLIENT_SEGMENTS,
@@ -194,7 +194,8 @@ def retention_risks_quality_gate(
         "Great Expectations suite (expectations/lead_rankings.py), blocking publication: "
         "BANT components in 1..5, bant_score equal to their product, ranks unique and "
         "contiguous from 1, every lead in profile ranked and every excluded lead unranked, "
-        "readiness and buyer class in their sets."
+        "readiness and buyer class in their sets, one row per lead loaded tonight (none "
+        "without a leads export) and the exact column set."
     ),
 )
 def lead_rankings_quality_gate(
@@ -206,5 +207,9 @@ def lead_rankings_quality_gate(
                        excluded_reason is not null as is_excluded
                 from {LEADS_TABLE}"""
         ).df()
-        outcome = validate_lead_rankings(frame)
+        # One row per lead loaded tonight: no leads export means an empty, valid table.
+        lead_inputs = fetch_one(con, "select count(*) from marts.fct_lead_inputs")[0]
+        outcome = validate_lead_rankings(
+            frame, lead_inputs, [*LEAD_RANKINGS_COLUMNS, "bant_product", "is_excluded"]
+        )
         return _verdict(context, con, LEADS_TABLE, outcome, len(frame))

@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets import retention as rules_retention
 from pipelines.db import fetch_one
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import CLIENT_PROFILES, RETENTION_RISKS, mart_as_of
+from pipelines.segmentation import CLIENT_PROFILES, RETENTION_RISKS, absent_sources, mart_as_of
 from pipelines.settings import OWNER
 
 SCHEMA = "retention"
@@ -26,16 +26,6 @@ RETENTION_RISKS_COLUMNS = [
     "run_id",
     "config_version",
 ]
-
-
-def absent_sources(con) -> set[str]:
-    """Sources whose file was not in tonight's landing folder (load_report says so)."""
-    return {
-        row[0]
-        for row in con.execute(
-            "select source from raw.load_report where file_name is null"
-        ).fetchall()
-    }
 
 
 @asset(
@@ -63,9 +53,17 @@ def retention_risks(
             "select * from marts.fct_client_retention_signals order by account_id"
         ).df()
         profiles = con.sql("select account_id, segment from segmentation.client_profiles").df()
-        skipped = rules_retention.skipped_flags(absent_sources(con))
+        absent = absent_sources(con)
+        empty_inputs = {
+            (source, column)
+            for source, column in rules_retention.FLAG_INPUT_COLUMNS.values()
+            if fetch_one(con, f"select count({column}) = 0 from raw.{source}")[0]
+        }
+        skipped = rules_retention.skipped_flags(absent, empty_inputs)
         for flag, why in skipped.items():
             context.log.warning(f"retention flag {flag} skipped: {why}")
+        for flag, why in rules_retention.qualified_flags(absent).items():
+            context.log.warning(f"retention flag {flag}: {why}")
         has_previous = fetch_one(
             con,
             "select count(*) > 0 from marts.fct_client_retention_signals "
@@ -77,7 +75,7 @@ def retention_risks(
             )
         segments = profiles.set_index("account_id")["segment"]
         flags = rules_retention.evaluate_flags(
-            signals, segments, rules.retention, as_of, skip=set(skipped)
+            signals, segments, rules.retention, as_of, skip=set(skipped), absent=absent
         )
         clients = signals[["account_id", "revenue_t12m"]].assign(
             segment=signals["account_id"].map(segments)

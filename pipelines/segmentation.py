@@ -67,6 +67,17 @@ def mart_as_of(con: duckdb.DuckDBPyConnection):
     return fetch_one(con, "select as_of from marts.portfolio_concentration")[0]
 
 
+def absent_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Sources with no file in tonight's landing folder (load_report says so; a source
+    several exports feed is absent when every one of them is)."""
+    return {
+        row[0]
+        for row in con.execute(
+            "select source from raw.load_report group by source having count(file_name) = 0"
+        ).fetchall()
+    }
+
+
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     con.execute(f"create schema if not exists {SCHEMA}")
     con.register("_frame", frame)
@@ -87,9 +98,13 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
         "its reason and service model (DOMAIN 5, first matching rule wins)."
     ),
 )
-def client_profiles(settings: PipelineSettings, warehouse: Warehouse) -> MaterializeResult:
+def client_profiles(
+    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+) -> MaterializeResult:
     rules = settings.rules()
     with warehouse.connect() as con:
+        for note in rules_segments.missing_input_notes(absent_sources(con)).values():
+            context.log.warning(f"client profiles: {note}")
         clients = read_dim_clients(con)
         profiles = rules_segments.profile_clients(clients, rules)
         segments = rules_segments.segment_clients(clients, profiles, rules, mart_as_of(con))

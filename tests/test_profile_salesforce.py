@@ -364,6 +364,11 @@ def test_nightly_run_on_a_salesforce_export_with_revenue_from_won_deals(tmp_path
             "select source, file_name, rows_read, rows_loaded, rows_filtered, rows_rejected "
             "from load_report where file_name is not null order by 1, 2"
         ).fetchall()
+        flags = {r[0] for r in con.execute("select distinct flag from retention_risks").fetchall()}
+    # Salesforce contacts carry no role: decision_maker_lost cannot be told, so it is
+    # skipped (the run log says why) instead of firing on every client.
+    assert "decision_maker_lost" not in flags
+    assert "decision_maker_lost skipped: no row of tonight's contacts export" in done.stderr
     # By hand, won opportunities closed in (2025-11-30, 2026-11-30], each converted with
     # CurrencyType's ConversionRate (USD per 1: MXN 18.2, COP 4500, PEN 3.7):
     #   A1 MXN 182000 (Feb) + 9225.225 -> 9225.23 (Jun)      = 10000.00 + 506.88

@@ -224,3 +224,17 @@ def test_risk_score_and_level(flags, segment, score, level):
     assert summary["risk_level"] == level
     assert summary["risk_flags"] == flags
     assert summary["revenue_at_risk"] == (500.0 if level == "high" else 0.0)
+
+
+def test_decision_maker_lost_is_skipped_when_no_contact_gives_a_role():
+    """Salesforce and HubSpot contacts carry no role: without one the flag would fire on
+    every client; it is skipped with the reason instead."""
+    from assets.retention import skipped_flags
+
+    assert skipped_flags(set(), {("contacts", "role")}) == {
+        "decision_maker_lost": "no row of tonight's contacts export gives a role"
+    }
+    assert skipped_flags({"contacts"}, {("contacts", "role")}) == {
+        "decision_maker_lost": "contacts.csv was not in tonight's exports"
+    }
+    assert skipped_flags(set(), set()) == {}
