@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -25,7 +24,7 @@ from pipelines.settings import REPO_ROOT
 CONTRACT_PATH = REPO_ROOT / "config" / "contract.yml"
 PROFILE = REPO_ROOT / "config" / "profiles" / "salesforce.yml"
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "native" / "salesforce"
-LAYOUTS = Path("/work/shared/realdata/native_layouts/salesforce")
+LAYOUTS = REPO_ROOT.parent / "shared" / "realdata" / "native_layouts" / "salesforce"
 AS_OF = dt.date(2026, 11, 30)
 
 A1, A2, A3 = "0015e00000MxNorAAA", "0015e00000MxDisAAA", "0015e00000CoExiAAA"
