@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     dagster_home(env)
     from dagster import DagsterInstance
 
-    from pipelines.contract import ProfileError
+    from pipelines.ingest.contract import ProfileError
 
     try:
         from pipelines.definitions import defs
@@ -189,7 +189,7 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def releases(args: argparse.Namespace) -> int:
-    from pipelines.releases import list_releases, release_identity
+    from pipelines.publish.releases import list_releases, release_identity
 
     publish_dir = from_env().publish_dir
     current = publish_dir / "segments.duckdb"
@@ -206,8 +206,8 @@ def releases(args: argparse.Namespace) -> int:
 
 
 def rollback(args: argparse.Namespace) -> int:
-    from pipelines.releases import release_identity
-    from pipelines.releases import rollback as swap_in
+    from pipelines.publish.releases import release_identity
+    from pipelines.publish.releases import rollback as swap_in
 
     publish_dir = from_env().publish_dir
     try:
@@ -221,7 +221,7 @@ def rollback(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from pipelines.export import export_csv
+    from pipelines.publish.export import export_csv
 
     published = from_env().publish_dir / "segments.duckdb"
     out = Path(args.out or f"{args.table}.csv")
@@ -236,8 +236,8 @@ def export(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """Load the landing folder into a scratch database and say what would load."""
-    from pipelines.contract import ProfileError
-    from pipelines.preflight import as_json, as_text, check_landing
+    from pipelines.ingest.contract import ProfileError
+    from pipelines.ingest.preflight import as_json, as_text, check_landing
     from pipelines.resources import PipelineSettings
 
     env = from_env()

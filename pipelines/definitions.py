@@ -2,20 +2,20 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from pipelines.dbt import DBT_EXECUTABLE, DBT_PROJECT, SegmentsDbtCliResource, revenue_marts
-from pipelines.history import crm_history
-from pipelines.ingest import build_ingest_assets
-from pipelines.leads import lead_rankings
+from pipelines.ingest.assets import build_ingest_assets
+from pipelines.ingest.crm_history import crm_history
+from pipelines.marts.dbt import DBT_EXECUTABLE, DBT_PROJECT, SegmentsDbtCliResource, revenue_marts
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
-from pipelines.publish import segments_release
-from pipelines.quality import (
+from pipelines.publish.release import segments_release
+from pipelines.quality.gates import (
     client_segments_quality_gate,
     lead_rankings_quality_gate,
     retention_risks_quality_gate,
 )
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.retention import retention_risks
-from pipelines.segmentation import (
+from pipelines.rules.leads import lead_rankings
+from pipelines.rules.retention import retention_risks
+from pipelines.rules.segmentation import (
     client_profiles,
     client_segments,
     segment_mix,

@@ -17,8 +17,8 @@ from dagster import (
     sensor,
 )
 
-from pipelines.contract import SourceSpec
-from pipelines.loader import file_sha256, source_files
+from pipelines.ingest.contract import SourceSpec
+from pipelines.ingest.loader import file_sha256, source_files
 from pipelines.resources import PipelineSettings
 
 READY_MARKER = "_READY"

@@ -10,8 +10,8 @@ from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
 from assets.config import RulesConfig, load_rules
-from pipelines.contract import SourceSpec, load_contract
 from pipelines.db import fetch_one
+from pipelines.ingest.contract import SourceSpec, load_contract
 from pipelines.settings import from_env
 
 _ENV = from_env()

@@ -13,8 +13,8 @@ from dagster import (
     build_sensor_context,
 )
 
-from pipelines.contract import load_contract
 from pipelines.definitions import defs
+from pipelines.ingest.contract import load_contract
 from pipelines.orchestration import build_exports_sensor
 from pipelines.resources import PipelineSettings
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT

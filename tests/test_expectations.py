@@ -3,7 +3,7 @@
 import pandas as pd
 
 from expectations.client_segments import ClientSegmentsExpectations, validate_client_segments
-from pipelines.segmentation import CLIENT_SEGMENTS_COLUMNS
+from pipelines.rules.segmentation import CLIENT_SEGMENTS_COLUMNS
 
 
 def good_frame() -> pd.DataFrame:

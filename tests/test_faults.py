@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from dagster import Failure
 
-from pipelines import publish as publish_module
-from pipelines.publish import publish_release
+from pipelines.publish import release as publish_module
+from pipelines.publish.release import publish_release
 from pipelines.resources import Warehouse
 
 LOG = __import__("logging").getLogger("test")
@@ -157,7 +157,7 @@ KILLER = textwrap.dedent(
     """
     import logging, os, signal, sys
     from pathlib import Path
-    from pipelines import publish, releases
+    from pipelines.publish import release as publish, releases
     from pipelines.resources import Warehouse
 
     point = sys.argv[3]

@@ -10,8 +10,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipelines.contract import load_contract
-from pipelines.loader import load_export
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import load_export
 from pipelines.settings import REPO_ROOT
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")

@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import load_contract
-from pipelines.loader import ContractError, find_export, load_export
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import ContractError, find_export, load_export
 from pipelines.settings import REPO_ROOT
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
@@ -183,7 +183,7 @@ def test_a_load_that_fails_midway_leaves_table_rejects_and_report_as_they_were(
         raise OSError("I/O error while hashing")
 
     # Fails after the new rows and rejects were written, before the report.
-    monkeypatch.setattr("pipelines.loader.file_sha256", disk_error)
+    monkeypatch.setattr("pipelines.ingest.loader.file_sha256", disk_error)
     second = write(tmp_path, "accounts.csv", "account_id,name\nC7,x\n,y\n")
     with pytest.raises(OSError):
         load_export(con, CONTRACT["accounts"], second, "run-2")

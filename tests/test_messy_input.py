@@ -9,8 +9,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from pipelines.contract import load_contract
-from pipelines.loader import ContractError, RowRules, load_export
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import ContractError, RowRules, load_export
 from pipelines.settings import REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messy"

@@ -127,7 +127,7 @@ def run_cases(dbt_target: Path, case_dirs: list[Path]) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
-    from pipelines.dbt import ensure_manifest
+    from pipelines.marts.dbt import ensure_manifest
     from sample_data.generate import SampleSpec, generate
 
     root = tmp_path_factory.mktemp("partial-exports")

@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 
-from pipelines.contract import load_contract
-from pipelines.loader import ContractError, RowRules, find_export, load_export
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import ContractError, RowRules, find_export, load_export
 from pipelines.settings import REPO_ROOT
 
 CONTRACT_PATH = REPO_ROOT / "config" / "contract.yml"

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import ProfileError, load_contract
-from pipelines.loader import (
+from pipelines.ingest.contract import ProfileError, load_contract
+from pipelines.ingest.loader import (
     ContractError,
     RowRules,
     ensure_meta_tables,

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.contract import load_contract
-from pipelines.loader import RowRules, find_export, load_export, load_source, source_files
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import RowRules, find_export, load_export, load_source, source_files
 from pipelines.settings import REPO_ROOT
 
 CONTRACT_PATH = REPO_ROOT / "config" / "contract.yml"

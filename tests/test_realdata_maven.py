@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import load_contract
-from pipelines.loader import RowRules, find_export, load_export
+from pipelines.ingest.contract import load_contract
+from pipelines.ingest.loader import RowRules, find_export, load_export
 from pipelines.settings import REPO_ROOT
 
 DATA = Path(__file__).parent / "fixtures" / "realdata" / "maven_crm"

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 from dagster import Failure
 
-from pipelines.publish import publish_release
-from pipelines.releases import Totals, archive_release, drop_violations, list_releases
+from pipelines.publish.release import publish_release
+from pipelines.publish.releases import Totals, archive_release, drop_violations, list_releases
 from pipelines.resources import Warehouse
 
 LOG = logging.getLogger("test")

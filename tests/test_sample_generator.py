@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipelines.contract import load_contract
+from pipelines.ingest.contract import load_contract
 from pipelines.settings import REPO_ROOT
 from sample_data.generate import SampleSpec, generate
 

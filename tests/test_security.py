@@ -59,7 +59,7 @@ def test_no_connection_string_or_secret_in_the_code():
 
 
 def test_csv_exports_for_spreadsheets_neutralise_formulas(tmp_path):
-    from pipelines.export import export_csv
+    from pipelines.publish.export import export_csv
 
     published = tmp_path / "segments.duckdb"
     with duckdb.connect(str(published)) as con:

@@ -152,7 +152,7 @@ def test_rerunning_a_night_replaces_it_in_every_history(nights):
 
 
 def test_the_rerun_publishes_the_same_content_hashes(nights):
-    from pipelines.releases import list_releases, release_identity
+    from pipelines.publish.releases import list_releases, release_identity
 
     kept = {release_identity(p)[1]: p for p in list_releases(nights["published"].parent)}
     assert len(kept) == 3  # night 1, night 2, night 2 again
@@ -166,7 +166,7 @@ def test_the_rerun_publishes_the_same_content_hashes(nights):
 def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys):
     """Last in this module: it changes what is published."""
     from pipelines.cli import main
-    from pipelines.releases import list_releases, release_identity, rollback
+    from pipelines.publish.releases import list_releases, release_identity, rollback
 
     publish = nights["published"].parent
     chosen = rollback(publish)  # default: the newest release that is not published now

@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets import bant
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import absent_sources, mart_as_of
+from pipelines.rules.segmentation import absent_sources, mart_as_of
 from pipelines.settings import OWNER
 
 SCHEMA = "leads"

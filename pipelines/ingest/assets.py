@@ -12,8 +12,8 @@ from dagster import (
     asset,
 )
 
-from pipelines.contract import SourceSpec
-from pipelines.loader import (
+from pipelines.ingest.contract import SourceSpec
+from pipelines.ingest.loader import (
     ContractError,
     LoadResult,
     RowRules,

@@ -23,17 +23,8 @@ from dagster import (
 )
 
 from pipelines.db import fetch_one
-from pipelines.history import SEGMENT_HISTORY_TABLE, ensure_history_tables
-from pipelines.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
-from pipelines.quality import (
-    AUDITED_TABLE,
-    GATED_TABLES,
-    LEADS_TABLE,
-    RETENTION_TABLE,
-    latest_audit,
-    table_fingerprint,
-)
-from pipelines.releases import (
+from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
+from pipelines.publish.releases import (
     Totals,
     archive_release,
     content_hash,
@@ -41,10 +32,19 @@ from pipelines.releases import (
     fsync_path,
     published_totals,
 )
+from pipelines.quality.gates import (
+    AUDITED_TABLE,
+    GATED_TABLES,
+    LEADS_TABLE,
+    RETENTION_TABLE,
+    latest_audit,
+    table_fingerprint,
+)
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.retention import RETENTION_RISKS_COLUMNS
 from pipelines.retries import retry_on_io_errors
-from pipelines.segmentation import (
+from pipelines.rules.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
+from pipelines.rules.retention import RETENTION_RISKS_COLUMNS
+from pipelines.rules.segmentation import (
     CLIENT_SEGMENTS,
     CLIENT_SEGMENTS_COLUMNS,
     RETENTION_RISKS,

@@ -13,10 +13,10 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets import segments as rules_segments
 from assets.config import SEGMENTS
-from pipelines.charts import segment_mix_chart_markdown
 from pipelines.db import fetch_one
-from pipelines.history import SEGMENT_HISTORY_TABLE, ensure_history_tables
+from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.rules.charts import segment_mix_chart_markdown
 from pipelines.settings import OWNER
 
 SCHEMA = "segmentation"

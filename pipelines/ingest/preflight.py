@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import SourceSpec
-from pipelines.loader import (
+from pipelines.ingest.contract import SourceSpec
+from pipelines.ingest.loader import (
     REJECTS_TABLE,
     ContractError,
     RowRules,

@@ -21,9 +21,9 @@ from expectations.lead_rankings import validate_lead_rankings
 from expectations.retention_risks import validate_retention_risks
 from expectations.runner import ValidationOutcome
 from pipelines.db import fetch_one
-from pipelines.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import (
+from pipelines.rules.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
+from pipelines.rules.segmentation import (
     CLIENT_SEGMENTS,
     CLIENT_SEGMENTS_COLUMNS,
     RETENTION_RISKS,

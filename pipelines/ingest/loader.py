@@ -1,6 +1,6 @@
 """Load one export file into a typed warehouse table, sending every bad row to the rejects.
 
-pipelines/reading.py finds the file and makes it UTF-8 text with a header of unique
+pipelines/ingest/reading.py finds the file and makes it UTF-8 text with a header of unique
 names; DuckDB's CSV reader parses it (explicit delimiter, quote and one VARCHAR column
 per header field: nothing is sniffed per file); typing is done in SQL so that every
 value that does not fit is reported with its line, column and what was expected
@@ -24,10 +24,16 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import SQL_TYPES, ColumnSpec, RowFilter, SourceSpec
 from pipelines.db import fetch_one
-from pipelines.expressions import validate_expression
-from pipelines.reading import ContractError, TextFile, find_export, prepare_text, unique_header
+from pipelines.ingest.contract import SQL_TYPES, ColumnSpec, RowFilter, SourceSpec
+from pipelines.ingest.expressions import validate_expression
+from pipelines.ingest.reading import (
+    ContractError,
+    TextFile,
+    find_export,
+    prepare_text,
+    unique_header,
+)
 
 __all__ = [
     "ContractError",

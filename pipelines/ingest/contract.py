@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.expressions import ExpressionError, validate_expression
+from pipelines.ingest.expressions import ExpressionError, validate_expression
 
 log = logging.getLogger(__name__)
 

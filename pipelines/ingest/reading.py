@@ -5,7 +5,7 @@ Real exports arrive in their systems' own shapes: file names with dates in them
 "Unicode text", Windows-1251 or ISO-8859-1, `;` with a trailing delimiter, header
 names that are empty, repeated or HTML-escaped. Everything here turns such a file
 into UTF-8 delimited text with a header of unique names, or refuses it with the file
-and what was expected. DuckDB's CSV reader then does the parsing (pipelines/loader.py).
+and what was expected. DuckDB's CSV reader then does the parsing (pipelines/ingest/loader.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from pipelines.contract import SourceSpec
+from pipelines.ingest.contract import SourceSpec
 
 DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 22

@@ -6,7 +6,12 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets import retention as rules_retention
 from pipelines.db import fetch_one
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.segmentation import CLIENT_PROFILES, RETENTION_RISKS, absent_sources, mart_as_of
+from pipelines.rules.segmentation import (
+    CLIENT_PROFILES,
+    RETENTION_RISKS,
+    absent_sources,
+    mart_as_of,
+)
 from pipelines.settings import OWNER
 
 SCHEMA = "retention"

@@ -1,0 +1,1 @@
+"""Marts: the dbt project wired as Dagster assets (staging, intermediate, marts)."""

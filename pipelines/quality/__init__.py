@@ -1,0 +1,1 @@
+"""Quality: the blocking Great Expectations gates and the audit log publication trusts."""
