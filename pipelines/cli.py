@@ -56,17 +56,16 @@ def run(args: argparse.Namespace) -> int:
     dagster_home(env)
     from dagster import DagsterInstance
 
+    from pipelines.definitions import nightly_job
     from pipelines.ingest.contract import ProfileError
+    from pipelines.orchestration import run_config_for
 
     try:
-        from pipelines.definitions import defs
+        job = nightly_job(env)
     except ProfileError as exc:
         log.error("%s", exc)
         return 2
-    from pipelines.orchestration import run_config_for
-
     as_of = args.as_of or env.as_of
-    job = defs.resolve_job_def("nightly_segments")
     log.info(
         "running %s (as_of %s), warehouse %s",
         job.name,
@@ -100,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(env: EnvSettings) -> None:
     import duckdb
 
-    path = env.publish_dir / "segments.duckdb"
+    path = env.published_path
     with duckdb.connect(str(path), read_only=True) as con:
         as_of, run_id, config_version = fetch_one(
             con, "select as_of, run_id, config_version from release"
@@ -191,8 +190,8 @@ def ui(args: argparse.Namespace) -> int:
 def releases(args: argparse.Namespace) -> int:
     from pipelines.publish.releases import list_releases, release_identity
 
-    publish_dir = from_env().publish_dir
-    current = publish_dir / "segments.duckdb"
+    env = from_env()
+    publish_dir, current = env.publish_dir, env.published_path
     published = release_identity(current) if current.exists() else None
     kept = list_releases(publish_dir)
     if not kept:
@@ -209,13 +208,13 @@ def rollback(args: argparse.Namespace) -> int:
     from pipelines.publish.releases import release_identity
     from pipelines.publish.releases import rollback as swap_in
 
-    publish_dir = from_env().publish_dir
+    env = from_env()
     try:
-        chosen = swap_in(publish_dir, args.to)
+        chosen = swap_in(env.publish_dir, args.to)
     except ValueError as exc:
         log.error("rollback refused: %s", exc)
         return 2
-    as_of, run_id = release_identity(publish_dir / "segments.duckdb")
+    as_of, run_id = release_identity(env.published_path)
     log.info("rolled back to %s: BI now reads as_of %s, run %s", chosen.name, as_of, run_id)
     return 0
 
@@ -223,7 +222,7 @@ def rollback(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from pipelines.publish.export import export_csv
 
-    published = from_env().publish_dir / "segments.duckdb"
+    published = from_env().published_path
     out = Path(args.out or f"{args.table}.csv")
     try:
         rows = export_csv(published, args.table, out)
@@ -245,7 +244,7 @@ def check(args: argparse.Namespace) -> int:
     if exports is None or not exports.is_dir():
         log.error("no landing folder: set SEGMENTS_EXPORTS_DIR or pass --exports DIR")
         return 2
-    settings = PipelineSettings()
+    settings = PipelineSettings.from_env(env)
     try:
         contract = settings.contract()
         rules = settings.rules()

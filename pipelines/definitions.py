@@ -1,10 +1,28 @@
-"""The one Dagster entry point (workspace.yaml): assets, checks, job, schedule, sensor."""
+"""The one Dagster entry point (workspace.yaml): assets, checks, job, schedule, sensor.
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+Nothing runs at import: `build_definitions` makes the definitions from one
+`EnvSettings`, and Dagster calls `defs` when it loads the code location. A test
+builds definitions with its own settings, in its own process or in the test's.
+"""
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    JobDefinition,
+    define_asset_job,
+    definitions,
+    in_process_executor,
+)
 
 from pipelines.ingest.assets import build_ingest_assets
 from pipelines.ingest.crm_history import crm_history
-from pipelines.marts.dbt import DBT_EXECUTABLE, DBT_PROJECT, SegmentsDbtCliResource, revenue_marts
+from pipelines.marts.dbt import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT,
+    SegmentsDbtCliResource,
+    build_revenue_marts,
+    ensure_manifest,
+)
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
 from pipelines.publish.release import segments_release
 from pipelines.quality.gates import (
@@ -12,7 +30,7 @@ from pipelines.quality.gates import (
     lead_rankings_quality_gate,
     retention_risks_quality_gate,
 )
-from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.rules.leads import lead_rankings
 from pipelines.rules.retention import retention_risks
 from pipelines.rules.segmentation import (
@@ -21,54 +39,73 @@ from pipelines.rules.segmentation import (
     segment_mix,
     segment_transitions,
 )
-from pipelines.settings import from_env
+from pipelines.settings import PUBLISHED_FILE, EnvSettings, from_env
 
-ENV = from_env()
-SETTINGS = PipelineSettings()
-
+NIGHTLY_JOB = "nightly_segments"
 # One job writes the warehouse; the tag lets the instance's run queue keep such runs
 # from overlapping (dagster.yaml), and the in-process executor avoids one Python start
 # per step (FACTS: 135-148 s multiprocess vs about 44 s in process).
 WAREHOUSE_TAG = {"segments/warehouse": "write"}
-nightly_job = define_asset_job(
-    name="nightly_segments",
-    selection=AssetSelection.all(),
-    description="Ingest the night's exports, keep the CRM snapshot, build the revenue marts, "
-    "segment clients, flag retention risks, rank leads, run the quality gates and publish "
-    "segments.duckdb.",
-    tags=WAREHOUSE_TAG,
-    executor_def=in_process_executor,
-)
 
-defs = Definitions(
-    assets=[
-        *build_ingest_assets(SETTINGS.contract()),
-        crm_history,
-        revenue_marts,
-        client_profiles,
-        retention_risks,
-        client_segments,
-        segment_mix,
-        segment_transitions,
-        lead_rankings,
-        segments_release,
-    ],
-    asset_checks=[
-        client_segments_quality_gate,
-        retention_risks_quality_gate,
-        lead_rankings_quality_gate,
-    ],
-    jobs=[nightly_job],
-    schedules=[build_nightly_schedule(nightly_job, ENV.schedule_cron, ENV.schedule_timezone)],
-    sensors=[build_exports_sensor(nightly_job, SETTINGS)],
-    resources={
-        "settings": SETTINGS,
-        "warehouse": Warehouse(),
-        "dbt": SegmentsDbtCliResource(
-            project_dir=str(DBT_PROJECT.project_dir),
-            profiles_dir=str(DBT_PROJECT.profiles_dir),
-            dbt_executable=DBT_EXECUTABLE,
-        ),
-    },
-    executor=in_process_executor,
-)
+
+def _nightly_job():
+    return define_asset_job(
+        name=NIGHTLY_JOB,
+        selection=AssetSelection.all(),
+        description="Ingest the night's exports, keep the CRM snapshot, build the revenue "
+        "marts, segment clients, flag retention risks, rank leads, run the quality gates "
+        f"and publish {PUBLISHED_FILE}.",
+        tags=WAREHOUSE_TAG,
+        executor_def=in_process_executor,
+    )
+
+
+def build_definitions(env: EnvSettings) -> Definitions:
+    """Every definition of the project, configured by `env` alone. Reads the contract
+    and its profiles (a wrong profile fails here, naming the key) and the dbt manifest."""
+    settings = PipelineSettings.from_env(env)
+    nightly_job = _nightly_job()
+    return Definitions(
+        assets=[
+            *build_ingest_assets(settings.contract()),
+            crm_history,
+            build_revenue_marts(ensure_manifest()),
+            client_profiles,
+            retention_risks,
+            client_segments,
+            segment_mix,
+            segment_transitions,
+            lead_rankings,
+            segments_release,
+        ],
+        asset_checks=[
+            client_segments_quality_gate,
+            retention_risks_quality_gate,
+            lead_rankings_quality_gate,
+        ],
+        jobs=[nightly_job],
+        schedules=[build_nightly_schedule(nightly_job, env.schedule_cron, env.schedule_timezone)],
+        sensors=[build_exports_sensor(nightly_job, settings)],
+        resources={
+            "settings": settings,
+            "night": NightSettings.from_env(env),
+            "warehouse": Warehouse(path=str(env.warehouse_path)),
+            "dbt": SegmentsDbtCliResource(
+                project_dir=str(DBT_PROJECT.project_dir),
+                profiles_dir=str(DBT_PROJECT.profiles_dir),
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+        },
+        executor=in_process_executor,
+    )
+
+
+def nightly_job(env: EnvSettings) -> JobDefinition:
+    """The nightly job, resolved with `env`'s resources, ready to execute in process."""
+    return build_definitions(env).resolve_job_def(NIGHTLY_JOB)
+
+
+@definitions
+def defs() -> Definitions:
+    """What Dagster (the UI, the daemon) loads: the definitions the environment gives."""
+    return build_definitions(from_env())

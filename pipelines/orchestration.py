@@ -32,7 +32,7 @@ ACTIVE = [
 
 def run_config_for(as_of: dt.date | None) -> dict:
     config = {"as_of": as_of.isoformat()} if as_of else {}
-    return {"resources": {"settings": {"config": config}}}
+    return {"resources": {"night": {"config": config}}}
 
 
 def build_nightly_schedule(job, cron: str, timezone: str):

@@ -1,4 +1,4 @@
-"""Resources: the run's settings (as_of and paths, overridable per run) and the warehouse."""
+"""Resources: the deployment's settings, the night a run computes, and the warehouse."""
 
 import datetime as dt
 from collections.abc import Iterator
@@ -12,51 +12,86 @@ from pydantic import Field
 from assets.config import RulesConfig, load_rules
 from pipelines.db import fetch_one
 from pipelines.ingest.contract import SourceSpec, load_contract
-from pipelines.settings import from_env
-
-_ENV = from_env()
+from pipelines.settings import PUBLISHED_FILE, EnvSettings
 
 
 class PipelineSettings(ConfigurableResource):
-    """Where exports are read and tables published, and the night (as_of) being computed.
+    """The deployment: where exports are read and tables published, which rules, contract
+    and profiles apply. Built from the SEGMENTS_* environment variables when the
+    definitions are built (`from_env`).
 
-    Defaults come from the SEGMENTS_* environment variables; any field can be set per
-    run in the launchpad (`resources: {settings: {config: {as_of: "2011-12-09"}}}`).
+    Every field is required on purpose: Dagster replaces a resource's whole config when a
+    run gives any of it, so a run that overrides one path must give them all, and a
+    forgotten one is an error rather than a silent default. What changes per run lives
+    in `NightSettings`.
     """
 
-    exports_dir: str = Field(
-        default=str(_ENV.effective_exports_dir),
-        description="Landing folder of the night's export files.",
+    exports_dir: str = Field(description="Landing folder of the night's export files.")
+    publish_dir: str = Field(description=f"Folder BI tools read {PUBLISHED_FILE} from.")
+    rules_path: str = Field(description="Business rules' config file (segmentation.yml).")
+    contract_path: str = Field(description="Export contract (contract.yml).")
+    profile_paths: list[str] = Field(
+        description="Source-system profiles mapping native exports onto the contract "
+        "(SEGMENTS_PROFILE), first listed wins; empty: the contract's own layout."
     )
-    publish_dir: str = Field(
-        default=str(_ENV.publish_dir), description="Folder BI tools read segments.duckdb from."
+    revenue_source: str = Field(
+        description="Overrides revenue.source of the rules file (invoices | won_deals); "
+        "empty: the file's."
     )
-    rules_path: str = Field(
-        default=str(_ENV.rules_path), description="Business rules' config file (segmentation.yml)."
+    reporting_currency: str = Field(
+        description="Overrides revenue.reporting_currency of the rules file; empty: the file's."
     )
-    contract_path: str = Field(
-        default=str(_ENV.contract_path), description="Export contract (contract.yml)."
-    )
-    as_of: str | None = Field(
-        default=_ENV.as_of,
-        description="The night computed, YYYY-MM-DD. Empty: the latest invoice date loaded.",
-    )
+    keep_releases: int = Field(description="How many published releases to keep.")
 
-    accept_drop: bool = Field(
-        default=_ENV.accept_drop,
-        description="Publish even when clients or revenue dropped more than the config allows.",
-    )
-    keep_releases: int = Field(
-        default=_ENV.keep_releases, description="How many published releases to keep."
-    )
+    @classmethod
+    def from_env(cls, env: EnvSettings) -> "PipelineSettings":
+        return cls(
+            exports_dir=str(env.effective_exports_dir),
+            publish_dir=str(env.publish_dir),
+            rules_path=str(env.rules_path),
+            contract_path=str(env.contract_path),
+            profile_paths=[str(p) for p in env.profile_paths],
+            revenue_source=env.revenue_source or "",
+            reporting_currency=env.reporting_currency or "",
+            keep_releases=env.keep_releases,
+        )
+
+    @property
+    def published_path(self) -> Path:
+        return Path(self.publish_dir) / PUBLISHED_FILE
 
     def rules(self) -> RulesConfig:
-        return load_rules(Path(self.rules_path), _ENV.revenue_overrides)
+        overrides = {
+            "source": self.revenue_source or None,
+            "reporting_currency": self.reporting_currency or None,
+        }
+        return load_rules(Path(self.rules_path), overrides)
 
     def contract(self) -> dict[str, SourceSpec]:
-        return load_contract(Path(self.contract_path), list(_ENV.profile_paths))
+        return load_contract(Path(self.contract_path), [Path(p) for p in self.profile_paths])
 
-    def resolve_as_of(self, con: duckdb.DuckDBPyConnection) -> dt.date:
+
+class NightSettings(ConfigurableResource):
+    """What a run may choose: the night (as_of) it computes, and whether it publishes
+    through a drop of clients or revenue. Schedules and sensors set as_of per run
+    (`resources: {night: {config: {as_of: "2011-12-09"}}}`); SEGMENTS_AS_OF and
+    SEGMENTS_ACCEPT_DROP give the values of runs that set neither."""
+
+    as_of: str | None = Field(
+        default=None,
+        description="The night computed, YYYY-MM-DD. Empty: the latest invoice date loaded "
+        "(with revenue.source won_deals: the latest close date of a won deal).",
+    )
+    accept_drop: bool = Field(
+        default=False,
+        description="Publish even when clients or revenue dropped more than the config allows.",
+    )
+
+    @classmethod
+    def from_env(cls, env: EnvSettings) -> "NightSettings":
+        return cls(as_of=env.as_of, accept_drop=env.accept_drop)
+
+    def resolve_as_of(self, con: duckdb.DuckDBPyConnection, rules: RulesConfig) -> dt.date:
         if self.as_of:
             try:
                 return dt.date.fromisoformat(self.as_of)
@@ -64,7 +99,7 @@ class PipelineSettings(ConfigurableResource):
                 raise Failure(
                     f"as_of {self.as_of!r} is not a date in format YYYY-MM-DD", allow_retries=False
                 ) from exc
-        if self.rules().revenue.source == "won_deals":
+        if rules.revenue.source == "won_deals":
             # The latest close date of a won deal (as stg_crm__deals says won); only when
             # none has one, the latest expected close date that dates a won deal's line.
             latest = fetch_one(
@@ -85,7 +120,7 @@ class Warehouse(ConfigurableResource):
     """The pipeline's own DuckDB file. BI tools never open it (they read the published
     copy), so a lock on it means another pipeline process: fail fast and say so."""
 
-    path: str = Field(default=str(_ENV.warehouse_path))
+    path: str = Field(description="The warehouse DuckDB file (SEGMENTS_DATA_DIR/warehouse.duckdb).")
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

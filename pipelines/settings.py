@@ -1,19 +1,24 @@
 """Every environment variable the pipeline reads, with its default, in one place.
 
-Listed in `.env.example`. Read when the code location loads, so the UI shows the
-values in use. SEGMENTS_WAREHOUSE_PATH is exported here for dbt's profiles.yml so
-that dbt and the Python assets always open the same DuckDB file.
+Listed in `.env.example`. Read once, when the definitions are built
+(`pipelines.definitions.build_definitions`), and handed to the resources from there:
+nothing here runs at import or writes the environment, so a test builds definitions
+with its own settings in the same process.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+CONFIG_DIR = REPO_ROOT / "config"
 OWNER = "team:data-engineering"
+# The one file BI tools open, in the publish folder.
+PUBLISHED_FILE = "segments.duckdb"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class EnvSettings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def published_path(self) -> Path:
+        return self.publish_dir / PUBLISHED_FILE
+
+    @property
     def sample_exports_dir(self) -> Path:
         return self.data_dir / "sample_exports"
 
@@ -50,8 +59,7 @@ class EnvSettings:
         return self.exports_dir or self.sample_exports_dir
 
 
-def _path(name: str, default: Path) -> Path:
-    value = os.getenv(name)
+def _path(value: str | None, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
@@ -64,31 +72,30 @@ def _profiles(value: str | None) -> tuple[Path, ...]:
         if not item:
             continue
         if "/" not in item and not item.endswith((".yml", ".yaml")):
-            paths.append(REPO_ROOT / "config" / "profiles" / f"{item}.yml")
+            paths.append(CONFIG_DIR / "profiles" / f"{item}.yml")
         else:
             paths.append(Path(item).expanduser().resolve())
     return tuple(paths)
 
 
-def from_env() -> EnvSettings:
-    data_dir = _path("SEGMENTS_DATA_DIR", REPO_ROOT / "data")
-    exports = os.getenv("SEGMENTS_EXPORTS_DIR")
-    settings = EnvSettings(
+def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
+    """The settings the SEGMENTS_* variables of `environ` give, defaults for the rest."""
+    data_dir = _path(environ.get("SEGMENTS_DATA_DIR"), REPO_ROOT / "data")
+    exports = environ.get("SEGMENTS_EXPORTS_DIR")
+    return EnvSettings(
         exports_dir=Path(exports).expanduser().resolve() if exports else None,
         data_dir=data_dir,
-        publish_dir=_path("SEGMENTS_PUBLISH_DIR", data_dir / "publish"),
-        as_of=os.getenv("SEGMENTS_AS_OF") or None,
-        rules_path=_path("SEGMENTS_CONFIG", REPO_ROOT / "config" / "segmentation.yml"),
-        contract_path=_path("SEGMENTS_CONTRACT", REPO_ROOT / "config" / "contract.yml"),
-        accept_drop=os.getenv("SEGMENTS_ACCEPT_DROP", "").lower() in ("1", "true", "yes"),
-        keep_releases=int(os.getenv("SEGMENTS_KEEP_RELEASES") or 7),
-        profile_paths=_profiles(os.getenv("SEGMENTS_PROFILE")),
-        schedule_cron=os.getenv("SEGMENTS_SCHEDULE_CRON", "0 2 * * *"),
-        schedule_timezone=os.getenv("SEGMENTS_SCHEDULE_TIMEZONE", "Europe/Moscow"),
+        publish_dir=_path(environ.get("SEGMENTS_PUBLISH_DIR"), data_dir / "publish"),
+        as_of=environ.get("SEGMENTS_AS_OF") or None,
+        rules_path=_path(environ.get("SEGMENTS_CONFIG"), CONFIG_DIR / "segmentation.yml"),
+        contract_path=_path(environ.get("SEGMENTS_CONTRACT"), CONFIG_DIR / "contract.yml"),
+        accept_drop=environ.get("SEGMENTS_ACCEPT_DROP", "").lower() in ("1", "true", "yes"),
+        keep_releases=int(environ.get("SEGMENTS_KEEP_RELEASES") or 7),
+        profile_paths=_profiles(environ.get("SEGMENTS_PROFILE")),
+        schedule_cron=environ.get("SEGMENTS_SCHEDULE_CRON", "0 2 * * *"),
+        schedule_timezone=environ.get("SEGMENTS_SCHEDULE_TIMEZONE", "Europe/Moscow"),
         # revenue.source (invoices | won_deals) and revenue.reporting_currency of
         # config/segmentation.yml, for this deployment; they reach dbt as vars.
-        revenue_source=os.getenv("SEGMENTS_REVENUE_SOURCE") or None,
-        reporting_currency=os.getenv("SEGMENTS_REPORTING_CURRENCY") or None,
+        revenue_source=environ.get("SEGMENTS_REVENUE_SOURCE") or None,
+        reporting_currency=environ.get("SEGMENTS_REPORTING_CURRENCY") or None,
     )
-    os.environ["SEGMENTS_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    return settings

@@ -1,6 +1,9 @@
-"""Shared fixtures. The SEGMENTS_* variables point at a session temp folder before any
-pipeline module is imported (settings are read at import, as in production), and one
-end-to-end run of the real job is shared by every end-to-end test."""
+"""Shared fixtures: one end-to-end run of the real job, shared by every end-to-end test.
+
+Settings are not read at import: the run's definitions are built from an `EnvSettings`
+of the session's temp folder. SEGMENTS_* variables of the developer's shell are
+dropped so that nothing a test starts (a CLI command, a subprocess) reads them.
+"""
 
 import datetime as dt
 import os
@@ -9,25 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support import env_for
+
+for variable in [v for v in os.environ if v.startswith("SEGMENTS_")]:
+    del os.environ[variable]
 
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="segments-tests-"))
-os.environ.update(
-    {
-        "SEGMENTS_DATA_DIR": str(SESSION_DIR / "data"),
-        "SEGMENTS_EXPORTS_DIR": str(SESSION_DIR / "exports"),
-        "SEGMENTS_PUBLISH_DIR": str(SESSION_DIR / "publish"),
-    }
-)
-os.environ.pop("SEGMENTS_AS_OF", None)
-for variable in (
-    "SEGMENTS_CONFIG",
-    "SEGMENTS_PROFILE",
-    "SEGMENTS_REVENUE_SOURCE",
-    "SEGMENTS_REPORTING_CURRENCY",
-    "SEGMENTS_CONTRACT",
-):
-    os.environ.pop(variable, None)
-
 SAMPLE_END_DATE = dt.date(2026, 10, 31)
 SAMPLE_CLIENTS = 600
 
@@ -37,22 +27,23 @@ def e2e_run():
     """Generate a small sample and run the whole nightly job once, in process."""
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import nightly_job
     from sample_data.generate import SampleSpec, generate
 
-    exports = Path(os.environ["SEGMENTS_EXPORTS_DIR"])
-    generate(exports, SampleSpec(clients=SAMPLE_CLIENTS, end_date=SAMPLE_END_DATE, seed=7))
+    env = env_for(SESSION_DIR)
+    generate(env.exports_dir, SampleSpec(clients=SAMPLE_CLIENTS, end_date=SAMPLE_END_DATE, seed=7))
     instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("nightly_segments").execute_in_process(
-        instance=instance, raise_on_error=False
-    )
+    job = nightly_job(env)
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return {
         "result": result,
         "instance": instance,
-        "exports": exports,
-        "publish": Path(os.environ["SEGMENTS_PUBLISH_DIR"]) / "segments.duckdb",
-        "warehouse": Path(os.environ["SEGMENTS_DATA_DIR"]) / "warehouse.duckdb",
+        "job": job,
+        "env": env,
+        "exports": env.exports_dir,
+        "publish": env.published_path,
+        "warehouse": env.warehouse_path,
     }
 
 

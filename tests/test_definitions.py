@@ -12,15 +12,17 @@ from dagster import (
     build_schedule_context,
     build_sensor_context,
 )
+from support import env_for
 
-from pipelines.definitions import defs
+from pipelines.definitions import build_definitions
 from pipelines.ingest.contract import load_contract
 from pipelines.orchestration import build_exports_sensor
-from pipelines.resources import PipelineSettings
+from pipelines.resources import NightSettings, PipelineSettings
 from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
-GRAPH = defs.resolve_asset_graph()
+DEFS = build_definitions(env_for(Path("/nonexistent")))
+GRAPH = DEFS.resolve_asset_graph()
 
 
 def test_every_expected_asset_is_defined():
@@ -91,7 +93,7 @@ def test_each_quality_gate_is_blocking_on_its_table(gate_name):
     checks = {k.name: k for k in GRAPH.asset_check_keys}
     gate = checks[gate_name]
     assert gate.asset_key == GATES[gate_name]
-    specs = {spec.key: spec for checks_def in defs.asset_checks for spec in checks_def.check_specs}
+    specs = {spec.key: spec for checks_def in DEFS.asset_checks for spec in checks_def.check_specs}
     assert specs[gate].blocking
 
 
@@ -112,7 +114,7 @@ def test_dbt_tests_surface_as_asset_checks():
 
 
 def test_the_nightly_job_runs_in_process_and_is_tagged_as_a_warehouse_writer():
-    job = defs.resolve_job_def("nightly_segments")
+    job = DEFS.resolve_job_def("nightly_segments")
     assert job.executor_def.name == "in_process"
     assert job.tags.get("segments/warehouse") == "write"
     config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
@@ -122,17 +124,22 @@ def test_the_nightly_job_runs_in_process_and_is_tagged_as_a_warehouse_writer():
 
 
 def test_the_schedule_computes_the_night_before_at_two_in_moscow():
-    schedule = defs.resolve_schedule_def("nightly_segments_schedule")
+    schedule = DEFS.resolve_schedule_def("nightly_segments_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Europe/Moscow"
     context = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0))
     request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.run_config["resources"]["settings"]["config"]["as_of"] == "2026-11-22"
+    assert request.run_config["resources"]["night"]["config"]["as_of"] == "2026-11-22"
 
 
 @pytest.fixture
 def landing(tmp_path) -> Path:
-    return tmp_path
+    (tmp_path / "exports").mkdir()
+    return tmp_path / "exports"
+
+
+def settings_for(landing: Path) -> PipelineSettings:
+    return PipelineSettings.from_env(env_for(landing.parent))
 
 
 def _evaluate(sensor, landing: Path, cursor: str | None = None):
@@ -143,8 +150,8 @@ def _evaluate(sensor, landing: Path, cursor: str | None = None):
 
 
 def test_sensor_waits_for_a_complete_set_and_keys_runs_by_content(landing):
-    job = defs.resolve_job_def("nightly_segments")
-    sensor = build_exports_sensor(job, PipelineSettings(exports_dir=str(landing)))
+    job = DEFS.resolve_job_def("nightly_segments")
+    sensor = build_exports_sensor(job, settings_for(landing))
     (landing / "accounts.csv").write_text("account_id,name\nC1,a\n")
     result, _ = _evaluate(sensor, landing)
     assert not result.run_requests and "waiting" in result.skip_message
@@ -163,8 +170,8 @@ def test_sensor_waits_for_a_complete_set_and_keys_runs_by_content(landing):
 
 
 def test_sensor_accepts_a_ready_marker_for_partial_sets(landing):
-    job = defs.resolve_job_def("nightly_segments")
-    sensor = build_exports_sensor(job, PipelineSettings(exports_dir=str(landing)))
+    job = DEFS.resolve_job_def("nightly_segments")
+    sensor = build_exports_sensor(job, settings_for(landing))
     (landing / "accounts.csv").write_text("account_id,name\n")
     (landing / "_READY").write_text("")
     result, _ = _evaluate(sensor, landing)
@@ -175,5 +182,29 @@ def test_settings_validate_as_of():
     from dagster import Failure
 
     with pytest.raises(Failure, match="not a date in format YYYY-MM-DD"):
-        PipelineSettings(as_of="31.10.2026").resolve_as_of(None)
-    assert PipelineSettings(as_of="2011-12-09").resolve_as_of(None) == dt.date(2011, 12, 9)
+        NightSettings(as_of="31.10.2026").resolve_as_of(None, None)
+    assert NightSettings(as_of="2011-12-09").resolve_as_of(None, None) == dt.date(2011, 12, 9)
+
+
+def test_a_run_that_overrides_one_deployment_setting_must_give_them_all(tmp_path):
+    """Dagster replaces a resource's whole config when a run gives part of it; the
+    deployment's fields are all required, so a partial override is refused instead of
+    silently running with defaults (a lost profile, another rules file)."""
+    from dagster import DagsterInvalidConfigError
+
+    job = DEFS.resolve_job_def("nightly_segments")
+    partial = {"resources": {"settings": {"config": {"exports_dir": str(tmp_path)}}}}
+    with pytest.raises(DagsterInvalidConfigError, match="Missing required config entries"):
+        job.execute_in_process(run_config=partial, instance=DagsterInstance.ephemeral())
+
+
+def test_definitions_take_their_settings_from_the_argument_not_the_environment(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEGMENTS_PROFILE", "salesforce")
+    defs = build_definitions(env_for(tmp_path, SEGMENTS_PROFILE="hubspot"))
+    settings = defs.resources["settings"]
+    assert [Path(p).name for p in settings.profile_paths] == ["hubspot.yml"]
+    assert settings.exports_dir == str(tmp_path / "exports")
+    accounts = defs.resolve_asset_graph().get(AssetKey(["raw", "accounts"]))
+    assert "companies" in accounts.description.lower()

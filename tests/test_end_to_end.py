@@ -5,6 +5,7 @@ Revenue is recomputed here independently, with pandas straight from the export C
 The stateful tests (failed gate, publish-only, a second night) come last in the file.
 """
 
+import dataclasses
 import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
@@ -316,20 +317,20 @@ def _segments_and_publish_keys():
 
 
 def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp_path):
-    from pipelines.definitions import defs
+    from pipelines.definitions import nightly_job
 
-    job = defs.resolve_job_def("nightly_segments")
+    job = e2e_run["job"]
     before = e2e_run["publish"].read_bytes()
     strict = yaml.safe_load((REPO_ROOT / "config" / "segmentation.yml").read_text())
     strict["quality"]["min_clients"] = 10**9
     strict_path = tmp_path / "strict.yml"
     strict_path.write_text(yaml.safe_dump(strict))
 
-    failed = job.execute_in_process(
+    strict_job = nightly_job(dataclasses.replace(e2e_run["env"], rules_path=strict_path))
+    failed = strict_job.execute_in_process(
         instance=e2e_run["instance"],
         raise_on_error=False,
         asset_selection=_segments_and_publish_keys(),
-        run_config={"resources": {"settings": {"config": {"rules_path": str(strict_path)}}}},
     )
     assert not failed.success
     gate = [
@@ -380,13 +381,11 @@ def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp
 
 
 def test_a_second_night_with_as_of_from_run_config(e2e_run):
-    from pipelines.definitions import defs
-
     night = dt.date(2026, 6, 30)
-    result = defs.resolve_job_def("nightly_segments").execute_in_process(
+    result = e2e_run["job"].execute_in_process(
         instance=e2e_run["instance"],
         raise_on_error=False,
-        run_config={"resources": {"settings": {"config": {"as_of": night.isoformat()}}}},
+        run_config={"resources": {"night": {"config": {"as_of": night.isoformat()}}}},
     )
     assert result.success
     release = published(e2e_run, "select as_of, run_id from release").iloc[0]

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import env_for, run_nightly
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -24,25 +25,7 @@ def landing(tmp_path_factory):
 
 
 def execute(root: Path):
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import defs
-
-    resources = {
-        "settings": {
-            "config": {
-                "exports_dir": str(root / "exports"),
-                "publish_dir": str(root / "publish"),
-                "as_of": AS_OF.isoformat(),
-            }
-        },
-        "warehouse": {"config": {"path": str(root / "warehouse.duckdb")}},
-    }
-    return defs.resolve_job_def("nightly_segments").execute_in_process(
-        instance=DagsterInstance.ephemeral(),
-        run_config={"resources": resources},
-        raise_on_error=False,
-    )
+    return run_nightly(env_for(root), as_of=AS_OF)
 
 
 def test_a_failing_dbt_test_stops_everything_downstream_and_publishes_nothing(landing):

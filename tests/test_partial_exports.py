@@ -79,34 +79,21 @@ SAMPLE = {"clients": 80, "months": 24, "seed": 14, "end_date": dt.date(2026, 10,
 
 def run_cases(dbt_target: Path, case_dirs: list[Path]) -> None:
     """Run the nightly job in this process once per case folder (exports/ in it), with
-    the paths given as run config, and write outcome.json beside it."""
+    definitions built for that folder, and write outcome.json beside it."""
     from dagster import DagsterInstance
+    from support import env_for, run_nightly
 
-    from pipelines.definitions import defs
-
-    job = defs.resolve_job_def("nightly_segments")
     # One warehouse path for every case of this worker, started afresh each time and
     # moved into the case folder afterwards: dbt's partial parse survives only while
     # the profile (the path) stays the same, and saves ~5 s of parsing a case.
-    work = dbt_target.with_name(f"{dbt_target.name}-warehouse.duckdb")
+    work_dir = dbt_target.with_name(f"{dbt_target.name}-warehouse")
     for case_dir in case_dirs:
+        env = dataclasses.replace(env_for(case_dir), data_dir=work_dir)
+        work = env.warehouse_path
         for leftover in (work, work.with_name(f"{work.name}.wal")):
             leftover.unlink(missing_ok=True)
-        run_config = {
-            "resources": {
-                "settings": {
-                    "config": {
-                        "exports_dir": str(case_dir / "exports"),
-                        "publish_dir": str(case_dir / "publish"),
-                    }
-                },
-                "warehouse": {"config": {"path": str(work)}},
-            }
-        }
         with DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(
-                run_config=run_config, instance=instance, raise_on_error=False
-            )
+            result = run_nightly(env, instance=instance)
             warnings = [
                 entry.user_message
                 for entry in instance.all_logs(result.run_id)

@@ -2,12 +2,14 @@
 over by another group, one VIP's revenue of the last year is cancelled, and the second
 night is re-run. The flags, the segment transitions and the history must show it."""
 
+import dataclasses
 import datetime as dt
 import shutil
 
 import duckdb
 import pandas as pd
 import pytest
+from support import env_for, run_nightly
 
 NIGHT_1 = dt.date(2026, 9, 30)
 NIGHT_2 = dt.date(2026, 10, 31)
@@ -15,25 +17,7 @@ NEW_PARENT = "C-NEW-GROUP"
 
 
 def run_night(root, exports, as_of):
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import defs
-
-    resources = {
-        "settings": {
-            "config": {
-                "exports_dir": str(exports),
-                "publish_dir": str(root / "publish"),
-                "as_of": as_of.isoformat(),
-            }
-        },
-        "warehouse": {"config": {"path": str(root / "warehouse.duckdb")}},
-    }
-    result = defs.resolve_job_def("nightly_segments").execute_in_process(
-        instance=DagsterInstance.ephemeral(),
-        run_config={"resources": resources},
-        raise_on_error=False,
-    )
+    result = run_nightly(dataclasses.replace(env_for(root), exports_dir=exports), as_of=as_of)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -71,7 +55,7 @@ def nights(tmp_path_factory):
     return {
         "root": root,
         "published": published,
-        "warehouse": root / "warehouse.duckdb",
+        "warehouse": root / "data" / "warehouse.duckdb",
         "night_1": night_1,
         "taken_over": taken_over,
         "dropped_vip": dropped_vip,
@@ -163,7 +147,7 @@ def test_the_rerun_publishes_the_same_content_hashes(nights):
     assert dict(before.values.tolist()) == dict(newest.values.tolist())
 
 
-def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys):
+def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys, monkeypatch):
     """Last in this module: it changes what is published."""
     from pipelines.cli import main
     from pipelines.publish.releases import list_releases, release_identity, rollback
@@ -178,12 +162,7 @@ def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys):
     assert read(nights["published"], "select as_of from release")["as_of"].iat[0].date() == NIGHT_1
     with pytest.raises(ValueError, match="matches 0 kept releases"):
         rollback(publish, to="no-such-run")
-    import os
-
-    os.environ["SEGMENTS_PUBLISH_DIR"], saved = str(publish), os.environ["SEGMENTS_PUBLISH_DIR"]
-    try:
-        assert main(["releases"]) == 0
-    finally:
-        os.environ["SEGMENTS_PUBLISH_DIR"] = saved
+    monkeypatch.setenv("SEGMENTS_PUBLISH_DIR", str(publish))
+    assert main(["releases"]) == 0
     listing = capsys.readouterr().out
     assert f"* segments-{NIGHT_1}-{run_id}.duckdb" in listing

@@ -21,15 +21,16 @@ from pipelines.ingest.loader import (
     load_source,
     source_files,
 )
-from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
 
 
-def row_rules(con, spec: SourceSpec, settings: PipelineSettings) -> RowRules:
+def row_rules(con, spec: SourceSpec, settings: PipelineSettings, night: NightSettings) -> RowRules:
     """The values other sources know and the run's as_of, when the run names one."""
-    known = known_values(con, spec, settings.rules().revenue.reporting_currency)
-    as_of = settings.resolve_as_of(con) if settings.as_of else None
+    rules = settings.rules()
+    known = known_values(con, spec, rules.revenue.reporting_currency)
+    as_of = night.resolve_as_of(con, rules) if night.as_of else None
     return RowRules(known_values=known, as_of=as_of)
 
 
@@ -63,7 +64,10 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
         ),
     )
     def _ingest(
-        context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+        context: AssetExecutionContext,
+        settings: PipelineSettings,
+        night: NightSettings,
+        warehouse: Warehouse,
     ) -> MaterializeResult:
         exports_dir = Path(settings.exports_dir)
         try:
@@ -83,7 +87,7 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
                 context.log.info(f"{spec.name}: loading {path}")
         try:
             with retry_on_io_errors(context), warehouse.connect() as con:
-                rules = row_rules(con, spec, settings)
+                rules = row_rules(con, spec, settings, night)
                 results = load_source(con, files, context.run_id, rules)
         except ContractError as exc:
             raise Failure(str(exc), allow_retries=False) from exc

@@ -19,7 +19,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from pipelines.db import fetch_one
-from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import OWNER
 
 SCHEMA = "history"
@@ -105,9 +105,14 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
         ),
     ],
 )
-def crm_history(context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse):
+def crm_history(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    night: NightSettings,
+    warehouse: Warehouse,
+):
     with warehouse.connect() as con:
-        as_of = settings.resolve_as_of(con)
+        as_of = night.resolve_as_of(con, settings.rules())
         accounts, contacts = record_crm_snapshot(con, as_of)
         nights = fetch_one(con, f"select count(distinct as_of) from {SCHEMA}.crm_accounts")[0]
     context.log.info(

@@ -5,7 +5,6 @@ the Dagster group, the dbt folder and the warehouse schema share one name.
 """
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -14,11 +13,11 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging.version import Version
 
-from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import DBT_PROJECT_DIR, OWNER
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -36,14 +35,17 @@ def nightly_target(warehouse_path: str) -> Path:
 def _newest_source_mtime(project_dir: Path) -> float:
     files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "tests", "snapshots", "seeds"):
-        files += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+        # Folders too: renaming or deleting a model keeps every file's mtime but not
+        # its folder's.
+        files += [project_dir / folder, *(project_dir / folder).rglob("*")]
     return max((p.stat().st_mtime for p in files if p.exists()), default=0.0)
 
 
 def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
-    """Outside `dagster dev` nothing prepares the manifest (FACTS: prepare_if_dev is a
-    no-op), so parse when it is missing or older than a file of the dbt project: a
-    fresh clone loads as is, and an edited model never runs against a stale manifest."""
+    """The install step (`make install`) parses the project; outside `dagster dev`
+    nothing else prepares the manifest (FACTS: prepare_if_dev is a no-op). So when the
+    definitions are built, parse again only when the manifest is missing or older than
+    a file of the dbt project: an edited model never runs against a stale manifest."""
     manifest = project.manifest_path
     project_dir = Path(project.project_dir)
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir):
@@ -89,29 +91,39 @@ class SegmentsDbtTranslator(DagsterDbtTranslator):
         return [OWNER]
 
 
-@dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
-    dagster_dbt_translator=SegmentsDbtTranslator(),
-)
-def revenue_marts(
-    context: AssetExecutionContext,
-    dbt: SegmentsDbtCliResource,
-    settings: PipelineSettings,
-    warehouse: Warehouse,
-):
-    """Staging, intermediate and mart models of the revenue marts, built in one
-    `dbt build` (models, dbt tests and unit tests) for the run's as_of."""
-    with warehouse.connect(read_only=True) as con:
-        as_of = settings.resolve_as_of(con)
-    # profiles.yml reads the path from here: dbt writes the file this run's resource names.
-    os.environ["SEGMENTS_WAREHOUSE_PATH"] = warehouse.path
-    dbt_vars = settings.rules().dbt_vars(as_of)
-    context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
-    # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
-    # default of a new folder per run, which would pile up a copy of the artifacts a night.
-    yield from dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars)],
-        context=context,
-        target_path=nightly_target(warehouse.path),
-    ).stream()
+def build_revenue_marts(manifest: Path) -> AssetsDefinition:
+    """Every dbt model an asset, every dbt test a check, built in one `dbt build`."""
+
+    @dbt_assets(
+        manifest=manifest,
+        project=DBT_PROJECT,
+        dagster_dbt_translator=SegmentsDbtTranslator(),
+        name="revenue_marts",
+    )
+    def revenue_marts(
+        context: AssetExecutionContext,
+        dbt: SegmentsDbtCliResource,
+        settings: PipelineSettings,
+        night: NightSettings,
+        warehouse: Warehouse,
+    ):
+        """Staging, intermediate and mart models of the revenue marts, built in one
+        `dbt build` (models, dbt tests and unit tests) for the run's as_of."""
+        rules = settings.rules()
+        with warehouse.connect(read_only=True) as con:
+            as_of = night.resolve_as_of(con, rules)
+        dbt_vars = rules.dbt_vars(as_of)
+        context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
+        # profiles.yml takes the warehouse from this var: dbt writes the file this run's
+        # resource names, and nothing is passed through the process environment.
+        dbt_vars = {**dbt_vars, "warehouse_path": warehouse.path}
+        # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
+        # default of a new folder per run, which would pile up a copy of the artifacts a
+        # night.
+        yield from dbt.cli(
+            ["build", "--vars", json.dumps(dbt_vars)],
+            context=context,
+            target_path=nightly_target(warehouse.path),
+        ).stream()
+
+    return revenue_marts

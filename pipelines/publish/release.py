@@ -40,7 +40,7 @@ from pipelines.quality.gates import (
     latest_audit,
     table_fingerprint,
 )
-from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.rules.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
 from pipelines.rules.retention import RETENTION_RISKS_COLUMNS
@@ -52,10 +52,7 @@ from pipelines.rules.segmentation import (
     SEGMENT_MIX,
     SEGMENT_TRANSITIONS,
 )
-from pipelines.settings import OWNER
-
-PUBLISHED_FILE = "segments.duckdb"
-
+from pipelines.settings import OWNER, PUBLISHED_FILE
 
 # What a reader of load_report must know beyond row counts (DOMAIN 1-2): billed
 # accounts missing from tonight's CRM keep their revenue with empty attributes, and
@@ -277,8 +274,9 @@ def publish_release(
         raise Failure(
             "Publication refused against the previous release: "
             + "; ".join(problems)
-            + ". If this is real (a lost region, a purge), re-run with accept_drop: true "
-            "(run config) or SEGMENTS_ACCEPT_DROP=1. The previous release stays in place.",
+            + ". If this is real (a lost region, a purge), re-run with "
+            "`resources: {night: {config: {accept_drop: true}}}` (run config) or "
+            "SEGMENTS_ACCEPT_DROP=1. The previous release stays in place.",
             allow_retries=False,
         )
     for problem in problems:
@@ -339,7 +337,10 @@ def publish_release(
     ),
 )
 def segments_release(
-    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    night: NightSettings,
+    warehouse: Warehouse,
 ) -> MaterializeResult:
     with retry_on_io_errors(context):
         target, counts, release = publish_release(
@@ -347,7 +348,7 @@ def segments_release(
             Path(settings.publish_dir),
             context.log,
             max_drop_share=settings.rules().quality.max_drop_share,
-            accept_drop=settings.accept_drop,
+            accept_drop=night.accept_drop,
             keep_releases=settings.keep_releases,
         )
     context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.db import fetch_one
+from pipelines.settings import PUBLISHED_FILE
 
 RELEASES_DIR = "releases"
 # Columns that differ between two runs of the same night by design.
@@ -125,7 +126,7 @@ def rollback(publish_dir: Path, to: str | None = None) -> Path:
     """Make a kept release the published one. `to`: a release file name (or a unique
     part of it, e.g. its run id); default: the newest kept release that differs from
     what is published now."""
-    target = publish_dir / "segments.duckdb"
+    target = publish_dir / PUBLISHED_FILE
     releases = list_releases(publish_dir)
     if not releases:
         raise ValueError(f"no kept releases in {publish_dir / RELEASES_DIR}")
@@ -141,7 +142,7 @@ def rollback(publish_dir: Path, to: str | None = None) -> Path:
         if not older:
             raise ValueError("no kept release other than the one published")
         chosen = older[0]
-    temporary = publish_dir / f".segments.duckdb.rollback-{os.getpid()}.tmp"
+    temporary = publish_dir / f".{PUBLISHED_FILE}.rollback-{os.getpid()}.tmp"
     try:
         shutil.copyfile(chosen, temporary)
         with duckdb.connect(str(temporary), read_only=True) as check:
