@@ -23,22 +23,14 @@ from pipelines.marts.dbt import (
     build_revenue_marts,
     ensure_manifest,
 )
+from pipelines.marts.models import Marts
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
-from pipelines.publish.release import segments_release
-from pipelines.quality.gates import (
-    client_segments_quality_gate,
-    lead_rankings_quality_gate,
-    retention_risks_quality_gate,
-)
+from pipelines.publish.release import build_release_asset
+from pipelines.quality.gates import audit_log, build_quality_gates
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
-from pipelines.rules.leads import lead_rankings
-from pipelines.rules.retention import retention_risks
-from pipelines.rules.segmentation import (
-    client_profiles,
-    client_segments,
-    segment_mix,
-    segment_transitions,
-)
+from pipelines.rules.leads import build_lead_assets
+from pipelines.rules.retention import build_retention_assets
+from pipelines.rules.segmentation import build_segmentation_assets
 from pipelines.settings import PUBLISHED_FILE, EnvSettings, from_env
 
 NIGHTLY_JOB = "nightly_segments"
@@ -65,24 +57,20 @@ def build_definitions(env: EnvSettings) -> Definitions:
     and its profiles (a wrong profile fails here, naming the key) and the dbt manifest."""
     settings = PipelineSettings.from_env(env)
     nightly_job = _nightly_job()
+    revenue_marts = build_revenue_marts(ensure_manifest())
+    marts = Marts.from_dbt_assets(revenue_marts)
     return Definitions(
         assets=[
             *build_ingest_assets(settings.contract()),
             crm_history,
-            build_revenue_marts(ensure_manifest()),
-            client_profiles,
-            retention_risks,
-            client_segments,
-            segment_mix,
-            segment_transitions,
-            lead_rankings,
-            segments_release,
+            revenue_marts,
+            *build_segmentation_assets(marts),
+            *build_retention_assets(marts),
+            *build_lead_assets(marts),
+            audit_log,
+            build_release_asset(marts),
         ],
-        asset_checks=[
-            client_segments_quality_gate,
-            retention_risks_quality_gate,
-            lead_rankings_quality_gate,
-        ],
+        asset_checks=build_quality_gates(marts),
         jobs=[nightly_job],
         schedules=[build_nightly_schedule(nightly_job, env.schedule_cron, env.schedule_timezone)],
         sensors=[build_exports_sensor(nightly_job, settings)],

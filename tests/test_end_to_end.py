@@ -308,11 +308,15 @@ def failure_messages(result) -> str:
     return " ".join(texts)
 
 
+# Publication writes the release and the segment history in one step.
+PUBLICATION = [AssetKey(["publish", "segments_release"]), AssetKey(["history", "client_segments"])]
+
+
 def _segments_and_publish_keys():
     return [
         AssetKey(["segmentation", "client_segments"]),
         AssetKey(["segmentation", "segment_mix"]),
-        AssetKey(["publish", "segments_release"]),
+        *PUBLICATION,
     ]
 
 
@@ -351,7 +355,7 @@ def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp
     publish_only = job.execute_in_process(
         instance=e2e_run["instance"],
         raise_on_error=False,
-        asset_selection=[AssetKey(["publish", "segments_release"])],
+        asset_selection=PUBLICATION,
     )
     assert not publish_only.success
     message = failure_messages(publish_only)
@@ -373,7 +377,7 @@ def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp
     tampered = job.execute_in_process(
         instance=e2e_run["instance"],
         raise_on_error=False,
-        asset_selection=[AssetKey(["publish", "segments_release"])],
+        asset_selection=PUBLICATION,
     )
     assert not tampered.success
     assert "changed since its last passing audit" in failure_messages(tampered)

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 from dagster import Failure
 
+from pipelines.marts.dbt import project_marts
 from pipelines.publish import release as publish_module
 from pipelines.publish.release import publish_release
 from pipelines.resources import Warehouse
@@ -34,6 +35,8 @@ CONSISTENT_READ = """
     where m.table_name = 'client_segments' and all_rows.stamps = 1
 """
 
+MARTS = project_marts()
+
 
 HOLDER_QUERY = "select (select published_at from release)::varchar, (" + CONSISTENT_READ + ")"
 
@@ -43,7 +46,7 @@ def audited(e2e_run, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     shutil.copyfile(e2e_run["warehouse"], path)
     publish = tmp_path / "publish"
-    publish_release(Warehouse(path=str(path)), publish, LOG)
+    publish_release(Warehouse(path=str(path)), publish, LOG, MARTS)
     return Warehouse(path=str(path)), publish
 
 
@@ -81,7 +84,7 @@ def test_four_readers_during_forty_publications(audited, tmp_path):
     time.sleep(1.0)
     stamps = set()
     for _ in range(40):
-        publish_release(warehouse, publish, LOG)
+        publish_release(warehouse, publish, LOG, MARTS)
         stamps.add(published_at(target))
     stop.touch()
     results = [r.communicate(timeout=60) for r in readers]
@@ -115,7 +118,7 @@ def test_a_reader_holding_the_file_keeps_its_night_and_a_new_reader_sees_the_new
         text=True,
     )
     before = holder.stdout.readline().strip()
-    publish_release(warehouse, publish, LOG)
+    publish_release(warehouse, publish, LOG, MARTS)
     holder.stdin.write("go\n")
     holder.stdin.flush()
     after = holder.stdout.readline().strip()
@@ -128,7 +131,7 @@ def test_a_stale_wal_beside_the_published_file_is_removed(audited):
     warehouse, publish = audited
     wal = publish / "segments.duckdb.wal"
     wal.write_bytes(b"left by a crashed read-write open")
-    publish_release(warehouse, publish, LOG)
+    publish_release(warehouse, publish, LOG, MARTS)
     assert not wal.exists()
     with duckdb.connect(str(publish / "segments.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from client_segments").fetchone()[0] > 0
@@ -148,7 +151,7 @@ def test_a_full_disk_while_writing_the_release_leaves_the_previous_one(audited, 
 
     monkeypatch.setattr(publish_module, "build_release_file", build_until_the_disk_is_full)
     with pytest.raises(OSError, match="No space left"):
-        publish_release(warehouse, publish, LOG)
+        publish_release(warehouse, publish, LOG, MARTS)
     assert target.read_bytes() == before
     assert not list(publish.glob(".*.tmp"))
 
@@ -158,6 +161,7 @@ KILLER = textwrap.dedent(
     import logging, os, signal, sys
     from pathlib import Path
     from pipelines.publish import release as publish, releases
+    from pipelines.marts.dbt import project_marts
     from pipelines.resources import Warehouse
 
     point = sys.argv[3]
@@ -172,7 +176,9 @@ KILLER = textwrap.dedent(
         publish.fsync_path = die
     elif point == "after_rename":
         publish.archive_release = die
-    publish.publish_release(Warehouse(path=sys.argv[1]), Path(sys.argv[2]), logging.getLogger())
+    publish.publish_release(
+        Warehouse(path=sys.argv[1]), Path(sys.argv[2]), logging.getLogger(), project_marts()
+    )
     """
 )
 
@@ -191,7 +197,7 @@ def test_a_publication_killed_midway(audited, point):
     with duckdb.connect(str(target), read_only=True) as con:
         assert con.execute(CONSISTENT_READ).fetchone()[0]
     # The next publication cleans up what the killed one left and succeeds.
-    publish_release(warehouse, publish, LOG)
+    publish_release(warehouse, publish, LOG, MARTS)
     assert not list(publish.glob(".*.tmp"))
     with duckdb.connect(str(target), read_only=True) as con:
         assert con.execute(CONSISTENT_READ).fetchone()[0]

@@ -8,11 +8,14 @@ import duckdb
 import pytest
 from dagster import Failure
 
+from pipelines.marts.dbt import project_marts
 from pipelines.publish.release import publish_release
 from pipelines.publish.releases import Totals, archive_release, drop_violations, list_releases
 from pipelines.resources import Warehouse
 
 LOG = logging.getLogger("test")
+
+MARTS = project_marts()
 
 
 @pytest.mark.parametrize(
@@ -53,7 +56,7 @@ def test_republishing_gives_equal_content_hashes_and_one_kept_copy_per_run(audit
     warehouse, publish = audited
     hashes = []
     for _ in range(3):
-        target, counts, _ = publish_release(warehouse, publish, LOG, keep_releases=2)
+        target, counts, _ = publish_release(warehouse, publish, LOG, MARTS, keep_releases=2)
         hashes.append(manifest(target))
     (kept,) = list_releases(publish)
     assert kept.read_bytes() == target.read_bytes()
@@ -90,10 +93,10 @@ def test_a_large_drop_is_refused_unless_accepted(audited):
         )
     before = previous.read_bytes()
     with pytest.raises(Failure) as refused:
-        publish_release(warehouse, publish, LOG, max_drop_share=0.20)
+        publish_release(warehouse, publish, LOG, MARTS, max_drop_share=0.20)
     assert "client count dropped from 10,000" in str(refused.value)
     assert "accept_drop" in str(refused.value)
     assert previous.read_bytes() == before
-    publish_release(warehouse, publish, LOG, max_drop_share=0.20, accept_drop=True)
+    publish_release(warehouse, publish, LOG, MARTS, max_drop_share=0.20, accept_drop=True)
     with duckdb.connect(str(previous), read_only=True) as con:
         assert con.execute("select count(*) from release_manifest").fetchone()[0] > 0

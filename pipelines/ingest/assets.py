@@ -1,19 +1,24 @@
 """Ingest assets: one per export file of the contract, loading it into raw.<source>."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 
 from pipelines.ingest.contract import SourceSpec
 from pipelines.ingest.loader import (
+    LOAD_REPORT_TABLE,
+    REJECTS_TABLE,
     ContractError,
     LoadResult,
     RowRules,
@@ -24,6 +29,9 @@ from pipelines.ingest.loader import (
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
 from pipelines.settings import OWNER
+
+LOAD_REPORT = AssetKey(["raw", "load_report"])
+REJECTS = AssetKey(["raw", "rejects"])
 
 
 def row_rules(con, spec: SourceSpec, settings: PipelineSettings, night: NightSettings) -> RowRules:
@@ -160,4 +168,89 @@ def _load_metadata(results: list[LoadResult]) -> dict:
 
 
 def build_ingest_assets(contract: dict[str, SourceSpec]) -> list[AssetsDefinition]:
-    return [build_ingest_asset(spec) for spec in contract.values()]
+    """One asset per source of the contract, and the night's load report over them."""
+    return [*(build_ingest_asset(spec) for spec in contract.values()), build_load_report(contract)]
+
+
+def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
+    """raw.load_report and raw.rejects: every ingest asset writes its rows there as it
+    loads; this step, after all of them, declares both tables to the lineage, verifies
+    the night's accounting (rows read = loaded + filtered + rejected, for every file) and
+    shows it."""
+    sources = [AssetKey(["raw", name]) for name in contract]
+
+    @multi_asset(
+        name="load_report",
+        specs=[
+            AssetSpec(
+                LOAD_REPORT,
+                deps=sources,
+                group_name="ingest",
+                owners=[OWNER],
+                kinds={"duckdb"},
+                description=(
+                    "One row per source (and per export of a source fed by several) of the "
+                    "night: file, sha256, rows read, loaded, filtered and rejected, and a "
+                    "note (absent file, fallbacks). Published as load_report."
+                ),
+            ),
+            AssetSpec(
+                REJECTS,
+                deps=sources,
+                group_name="ingest",
+                owners=[OWNER],
+                kinds={"duckdb"},
+                description=(
+                    "Every rejected row of every night: run, source, file, line, column, "
+                    "value and the reason in words. Stays in the warehouse (it may hold "
+                    "personal data); never published."
+                ),
+            ),
+        ],
+    )
+    def load_report(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> Iterator[MaterializeResult]:
+        with warehouse.connect(read_only=True) as con:
+            report = con.sql(
+                f"""select source, part, coalesce(file_name, '(absent)') as file_name,
+                           rows_read, rows_loaded, rows_filtered, rows_rejected
+                    from {LOAD_REPORT_TABLE} order by source, part"""
+            ).df()
+            rejects = con.sql(
+                f"""select source, reason, count(*) as n from {REJECTS_TABLE}
+                    where run_id in (select run_id from {LOAD_REPORT_TABLE})
+                    group by all order by n desc, source, reason limit 20"""
+            ).df()
+        unbalanced = report[
+            report["rows_read"]
+            != report["rows_loaded"] + report["rows_filtered"] + report["rows_rejected"]
+        ]
+        if len(unbalanced):
+            raise Failure(
+                "rows read != loaded + filtered + rejected for "
+                + ", ".join(f"{r.source} ({r.file_name})" for r in unbalanced.itertuples()),
+                allow_retries=False,
+            )
+        table = "| source | file | read | loaded | filtered | rejected |\n"
+        table += "|---|---|---:|---:|---:|---:|\n" + "\n".join(
+            f"| {r.source} | {r.file_name} | {r.rows_read:,} | {r.rows_loaded:,} | "
+            f"{r.rows_filtered:,} | {r.rows_rejected:,} |"
+            for r in report.itertuples()
+        )
+        yield MaterializeResult(
+            asset_key=LOAD_REPORT,
+            metadata={"dagster/row_count": len(report), "loads": MetadataValue.md(table)},
+        )
+        reasons = "| source | reason | rows |\n|---|---|---:|\n" + "\n".join(
+            f"| {r.source} | {r.reason} | {r.n:,} |" for r in rejects.itertuples()
+        )
+        yield MaterializeResult(
+            asset_key=REJECTS,
+            metadata={
+                "rejected_tonight": int(report["rows_rejected"].sum()),
+                "top_reasons": MetadataValue.md(reasons),
+            },
+        )
+
+    return load_report

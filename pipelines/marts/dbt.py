@@ -17,6 +17,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging.version import Version
 
+from pipelines.marts.models import Marts
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import DBT_PROJECT_DIR, OWNER
 
@@ -127,3 +128,8 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         ).stream()
 
     return revenue_marts
+
+
+def project_marts() -> Marts:
+    """The keys of the marts the Python steps read, from this project's manifest."""
+    return Marts.from_dbt_assets(build_revenue_marts(ensure_manifest()))

@@ -9,6 +9,7 @@ written in place, and a published file is never opened read-write.
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +17,18 @@ import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
-    asset,
+    multi_asset,
 )
 
 from pipelines.db import fetch_one
+from pipelines.ingest.assets import LOAD_REPORT
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
+from pipelines.marts.models import Marts, relation
 from pipelines.publish.releases import (
     Totals,
     archive_release,
@@ -33,6 +38,7 @@ from pipelines.publish.releases import (
     published_totals,
 )
 from pipelines.quality.gates import (
+    AUDIT_LOG_KEY,
     AUDITED_TABLE,
     GATED_TABLES,
     LEADS_TABLE,
@@ -54,6 +60,9 @@ from pipelines.rules.segmentation import (
 )
 from pipelines.settings import OWNER, PUBLISHED_FILE
 
+SEGMENTS_RELEASE = AssetKey(["publish", "segments_release"])
+SEGMENT_HISTORY = AssetKey(["history", "client_segments"])
+
 # What a reader of load_report must know beyond row counts (DOMAIN 1-2): billed
 # accounts missing from tonight's CRM keep their revenue with empty attributes, and
 # lines with no FX rate cannot be converted.
@@ -62,10 +71,10 @@ LOAD_NOTES_SQL = """
         case when count(*) filter (where not is_in_crm) > 0 then
             count(*) filter (where not is_in_crm) || ' billed client(s) missing from the '
             || 'CRM snapshot: revenue kept, attributes empty' end,
-        case when (select count(*) from wh.intermediate.int_invoice_lines_missing_fx_rate) > 0
-            then (select count(*) from wh.intermediate.int_invoice_lines_missing_fx_rate)
+        case when (select count(*) from wh.{missing_fx}) > 0
+            then (select count(*) from wh.{missing_fx})
             || ' line(s) without an FX rate, left out of revenue' end) as notes
-    from wh.marts.dim_clients
+    from wh.{dim_clients}
 """
 
 
@@ -75,9 +84,13 @@ class PublishedTable:
     select: str  # reads the warehouse (attached as `wh`); stamps are added around it
 
 
-def published_tables() -> list[PublishedTable]:
+def published_tables(marts: Marts) -> list[PublishedTable]:
     """Every published table. Rejects stay in the warehouse: they may hold personal data."""
     stamp = "?::varchar as run_id, ?::varchar as config_version"
+    notes = LOAD_NOTES_SQL.format(
+        missing_fx=relation(marts.invoice_lines_missing_fx_rate),
+        dim_clients=relation(marts.dim_clients),
+    )
     return [
         PublishedTable(
             "client_segments",
@@ -90,11 +103,12 @@ def published_tables() -> list[PublishedTable]:
         ),
         PublishedTable(
             "client_revenue_monthly",
-            f"select *, {stamp} from wh.marts.fct_client_revenue_monthly "
+            f"select *, {stamp} from wh.{relation(marts.revenue_monthly)} "
             "order by account_id, revenue_month",
         ),
         PublishedTable(
-            "portfolio_concentration", f"select *, {stamp} from wh.marts.portfolio_concentration"
+            "portfolio_concentration",
+            f"select *, {stamp} from wh.{relation(marts.portfolio_concentration)}",
         ),
         PublishedTable(
             "retention_risks",
@@ -130,7 +144,7 @@ def published_tables() -> list[PublishedTable]:
             "concat_ws('; ', nullif(r.note, ''), nullif(n.notes, '')) as notes, "
             "r.run_id as loaded_by_run_id, r.loaded_at, ?::date as as_of, "
             f"{stamp} from wh.raw.load_report as r "
-            f"left join ({LOAD_NOTES_SQL}) as n using (source) order by r.source",
+            f"left join ({notes}) as n using (source) order by r.source",
         ),
     ]
 
@@ -142,6 +156,7 @@ def build_release_file(
     config_version: str,
     as_of: dt.date,
     audit_fingerprint: str,
+    marts: Marts,
 ) -> dict[str, int]:
     """Write every published table into `target` (a new file); returns row counts."""
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -149,7 +164,7 @@ def build_release_file(
     counts: dict[str, int] = {}
     try:
         con.execute(f"attach '{warehouse_path}' as wh (read_only)")
-        for table in published_tables():
+        for table in published_tables(marts):
             params = ([as_of] if table.name == "load_report" else []) + (
                 [run_id, config_version] if "?::varchar as run_id" in table.select else []
             )
@@ -250,6 +265,7 @@ def publish_release(
     warehouse: Warehouse,
     publish_dir: Path,
     log,
+    marts: Marts,
     max_drop_share: float = 1.0,
     accept_drop: bool = False,
     keep_releases: int = 7,
@@ -290,7 +306,7 @@ def publish_release(
         leftover.unlink()
     try:
         counts = build_release_file(
-            Path(warehouse.path), temporary, run_id, config_version, as_of, fingerprint
+            Path(warehouse.path), temporary, run_id, config_version, as_of, fingerprint, marts
         )
         if Path(f"{temporary}.wal").exists():
             raise Failure(f"{temporary}.wal remains after checkpoint: refusing to publish")
@@ -313,52 +329,92 @@ def publish_release(
     return target, counts, {"as_of": str(as_of), "run_id": run_id, "config_version": config_version}
 
 
-@asset(
-    key=AssetKey(["publish", "segments_release"]),
-    deps=[
-        CLIENT_SEGMENTS,
-        SEGMENT_MIX,
-        SEGMENT_TRANSITIONS,
-        RETENTION_RISKS,
-        LEAD_RANKINGS,
-        AssetKey(["marts", "fct_client_revenue_monthly"]),
-        AssetKey(["marts", "portfolio_concentration"]),
-    ],
-    group_name="publish",
-    owners=[OWNER],
-    kinds={"duckdb"},
-    description=(
-        "The published release BI tools read: `segments.duckdb` in the publish folder with "
-        "client_segments, segment_mix, client_revenue_monthly, portfolio_concentration, "
-        "retention_risks, lead_rankings, segment_transitions, segment_history, load_report "
-        "and release. Published only when the latest audits of client_segments, "
-        "retention_risks and lead_rankings passed on their current content; replaced "
-        "atomically by rename. The published night is then kept in history.client_segments."
-    ),
-)
-def segments_release(
-    context: AssetExecutionContext,
-    settings: PipelineSettings,
-    night: NightSettings,
-    warehouse: Warehouse,
-) -> MaterializeResult:
-    with retry_on_io_errors(context):
-        target, counts, release = publish_release(
-            warehouse,
-            Path(settings.publish_dir),
-            context.log,
-            max_drop_share=settings.rules().quality.max_drop_share,
-            accept_drop=night.accept_drop,
-            keep_releases=settings.keep_releases,
-        )
-    context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")
-    with warehouse.connect() as con:
-        recorded = record_published_night(con)
-    context.log.info(f"segment history: {recorded} clients recorded for {release['as_of']}")
-    return MaterializeResult(
-        metadata={
-            "path": MetadataValue.path(str(target)),
-            **release,
-            "row_counts": MetadataValue.json(counts),
-        }
+def build_release_asset(marts: Marts) -> AssetsDefinition:
+    """The published release, and the segment history it keeps of every published night."""
+
+    @multi_asset(
+        name="publish__segments_release",
+        specs=[
+            AssetSpec(
+                SEGMENTS_RELEASE,
+                deps=[
+                    CLIENT_SEGMENTS,
+                    SEGMENT_MIX,
+                    SEGMENT_TRANSITIONS,
+                    RETENTION_RISKS,
+                    LEAD_RANKINGS,
+                    LOAD_REPORT,
+                    AUDIT_LOG_KEY,
+                    marts.revenue_monthly,
+                    marts.portfolio_concentration,
+                    marts.dim_clients,
+                    marts.invoice_lines_missing_fx_rate,
+                ],
+                group_name="publish",
+                owners=[OWNER],
+                kinds={"duckdb"},
+                description=(
+                    f"The published release BI tools read: `{PUBLISHED_FILE}` in the publish "
+                    "folder with client_segments, segment_mix, client_revenue_monthly, "
+                    "portfolio_concentration, retention_risks, lead_rankings, "
+                    "segment_transitions, segment_history, load_report and release. "
+                    "Published only when the latest audits (quality/audit_log) of "
+                    "client_segments, retention_risks and lead_rankings passed on their "
+                    "current content; replaced atomically by rename."
+                ),
+            ),
+            AssetSpec(
+                SEGMENT_HISTORY,
+                deps=[CLIENT_SEGMENTS],
+                group_name="publish",
+                owners=[OWNER],
+                kinds={"duckdb"},
+                description=(
+                    "Every published night's client segments (as_of, account_id, segment, "
+                    "revenue_t12m, risk_level), written once the release is published; "
+                    "re-publishing a night replaces it. The next night's "
+                    "segment_transitions compare with the latest earlier night here (a "
+                    "dependency on an earlier night, so not drawn as an edge)."
+                ),
+            ),
+        ],
     )
+    def segments_release(
+        context: AssetExecutionContext,
+        settings: PipelineSettings,
+        night: NightSettings,
+        warehouse: Warehouse,
+    ) -> Iterator[MaterializeResult]:
+        with retry_on_io_errors(context):
+            target, counts, release = publish_release(
+                warehouse,
+                Path(settings.publish_dir),
+                context.log,
+                marts,
+                max_drop_share=settings.rules().quality.max_drop_share,
+                accept_drop=night.accept_drop,
+                keep_releases=settings.keep_releases,
+            )
+        context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")
+        yield MaterializeResult(
+            asset_key=SEGMENTS_RELEASE,
+            metadata={
+                "path": MetadataValue.path(str(target)),
+                **release,
+                "row_counts": MetadataValue.json(counts),
+            },
+        )
+        with warehouse.connect() as con:
+            recorded = record_published_night(con)
+            nights = fetch_one(con, f"select count(distinct as_of) from {SEGMENT_HISTORY_TABLE}")
+        context.log.info(f"segment history: {recorded} clients recorded for {release['as_of']}")
+        yield MaterializeResult(
+            asset_key=SEGMENT_HISTORY,
+            metadata={
+                "as_of": release["as_of"],
+                "dagster/row_count": recorded,
+                "nights_kept": nights[0],
+            },
+        )
+
+    return segments_release

@@ -9,24 +9,32 @@ quality gate audits before anything is published.
 
 import duckdb
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets import segments as rules_segments
 from assets.config import SEGMENTS
 from pipelines.db import fetch_one
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
+from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.rules.charts import segment_mix_chart_markdown
 from pipelines.settings import OWNER
 
 SCHEMA = "segmentation"
-DIM_CLIENTS = AssetKey(["marts", "dim_clients"])
-PORTFOLIO = AssetKey(["marts", "portfolio_concentration"])
 CLIENT_PROFILES = AssetKey([SCHEMA, "client_profiles"])
 CLIENT_SEGMENTS = AssetKey([SCHEMA, "client_segments"])
 SEGMENT_MIX = AssetKey([SCHEMA, "segment_mix"])
 SEGMENT_TRANSITIONS = AssetKey([SCHEMA, "segment_transitions"])
 RETENTION_RISKS = AssetKey(["retention", "retention_risks"])
+# Per client: risk_score, risk_level, risk_flags; written beside retention_risks.
+CLIENT_RISK = AssetKey(["retention", "client_risk"])
 
 # The published column order of client_segments (published_at is added on publication).
 CLIENT_SEGMENTS_COLUMNS = [
@@ -58,13 +66,9 @@ CLIENT_SEGMENTS_COLUMNS = [
 ]
 
 
-def read_dim_clients(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.sql("select * from marts.dim_clients order by account_id").df()
-
-
-def mart_as_of(con: duckdb.DuckDBPyConnection):
+def mart_as_of(con: duckdb.DuckDBPyConnection, marts: Marts):
     """The as_of the marts were built for: Python assets follow it, never recompute it."""
-    return fetch_one(con, "select as_of from marts.portfolio_concentration")[0]
+    return fetch_one(con, f"select as_of from {relation(marts.portfolio_concentration)}")[0]
 
 
 def absent_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -83,151 +87,6 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
     con.register("_frame", frame)
     con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
     con.unregister("_frame")
-
-
-@asset(
-    key=CLIENT_PROFILES,
-    deps=[DIM_CLIENTS],
-    group_name=SCHEMA,
-    owners=[OWNER],
-    kinds={"python", "pandas", "duckdb"},
-    description=(
-        "One row per client of the night's base: size_tier (employees, else annual revenue "
-        "bands), corporate_tier (top100 / key_1..3 / mass by revenue_rank), growth "
-        "potential with the criteria that fired (DOMAIN 4 and 6), and the segment with "
-        "its reason and service model (DOMAIN 5, first matching rule wins)."
-    ),
-)
-def client_profiles(
-    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
-) -> MaterializeResult:
-    rules = settings.rules()
-    with warehouse.connect() as con:
-        for note in rules_segments.missing_input_notes(absent_sources(con)).values():
-            context.log.warning(f"client profiles: {note}")
-        clients = read_dim_clients(con)
-        profiles = rules_segments.profile_clients(clients, rules)
-        segments = rules_segments.segment_clients(clients, profiles, rules, mart_as_of(con))
-        profiles = profiles.merge(segments, on="account_id", validate="one_to_one")
-        _write(con, "client_profiles", profiles)
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": len(profiles),
-            "with_growth_potential": int(profiles["growth_potential"].sum()),
-            "size_tiers": MetadataValue.json(profiles["size_tier"].value_counts().to_dict()),
-        }
-    )
-
-
-@asset(
-    key=CLIENT_SEGMENTS,
-    deps=[DIM_CLIENTS, CLIENT_PROFILES, RETENTION_RISKS],
-    group_name=SCHEMA,
-    owners=[OWNER],
-    kinds={"python", "duckdb"},
-    description=(
-        "The published per-client table: one row per client of the night's base with its "
-        "segment (vip / strategic / typical / ballast) and the reason in words and figures, "
-        "service model, ABC class, revenue fields, tiers, and retention risk (risk_score, "
-        "risk_level, risk_flags, revenue_at_risk). Staged in the warehouse; published only "
-        "after the blocking quality gate passes."
-    ),
-)
-def client_segments(
-    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
-) -> MaterializeResult:
-    rules = settings.rules()
-    with warehouse.connect() as con:
-        as_of = mart_as_of(con)
-        # Revenue fields come straight from the mart (exact decimals), not via pandas.
-        con.execute(
-            f"""create or replace table {SCHEMA}.client_segments as
-                select d.account_id, d.account_name, d.as_of, p.segment, p.segment_reason,
-                       p.service_model, d.abc_class, d.revenue_t12m, d.revenue_prev_t12m,
-                       d.growth, d.revenue_share, d.revenue_rank, d.active_months_24m,
-                       p.growth_potential, p.size_tier, p.corporate_tier, d.industry,
-                       d.region, d.owner, r.risk_score::integer as risk_score, r.risk_level,
-                       r.risk_flags::varchar[] as risk_flags,
-                       (case when r.risk_level = 'high' then d.revenue_t12m else 0 end)
-                           ::decimal(18, 2) as revenue_at_risk,
-                       ?::varchar as run_id, ?::varchar as config_version
-                from marts.dim_clients as d
-                join {SCHEMA}.client_profiles as p using (account_id)
-                join retention.client_risk as r using (account_id)
-                order by d.account_id""",
-            [context.run_id, rules.version],
-        )
-        summary = con.sql(
-            f"""select segment, count(*) as clients, sum(revenue_t12m)::double as revenue,
-                       sum(revenue_at_risk)::double as at_risk
-                from {SCHEMA}.client_segments group by segment"""
-        ).df()
-    summary = summary.set_index("segment").reindex(list(SEGMENTS)).fillna(0)
-    table = "| segment | clients | revenue_t12m | revenue at risk |\n|---|---:|---:|---:|\n" + (
-        "\n".join(
-            f"| {name} | {int(row.clients)} | {row.revenue:,.0f} | {row.at_risk:,.0f} |"
-            for name, row in summary.iterrows()
-        )
-    )
-    context.log.info(f"client segments for as_of {as_of}:\n{table}")
-    return MaterializeResult(
-        metadata={
-            "as_of": str(as_of),
-            "config_version": rules.version,
-            "dagster/row_count": int(summary["clients"].sum()),
-            "segments": MetadataValue.md(table),
-        }
-    )
-
-
-@asset(
-    key=SEGMENT_MIX,
-    deps=[CLIENT_SEGMENTS, PORTFOLIO],
-    group_name=SCHEMA,
-    owners=[OWNER],
-    kinds={"python", "pandas", "duckdb"},
-    description=(
-        "One row per segment: actual vs healthy share of clients (DOMAIN 5), revenue, "
-        "revenue at risk (DOMAIN 7) and the warning signals (too much ballast, too many "
-        "VIPs, top-5 share above 50%). The metadata shows the mix as a table and a chart."
-    ),
-)
-def segment_mix(
-    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
-) -> MaterializeResult:
-    rules = settings.rules()
-    with warehouse.connect() as con:
-        segments = con.sql(
-            f"select segment, revenue_t12m::double as revenue_t12m, "
-            f"revenue_at_risk::double as revenue_at_risk, as_of, run_id "
-            f"from {SCHEMA}.client_segments"
-        ).df()
-        top5_share = fetch_one(con, "select top5_share from marts.portfolio_concentration")[0]
-        mix = rules_segments.segment_mix(segments, rules, top5_share)
-        mix.insert(0, "as_of", mart_as_of(con))
-        mix["run_id"] = segments["run_id"].iat[0] if len(segments) else context.run_id
-        mix["config_version"] = rules.version
-        _write(con, "segment_mix", mix)
-    for signal in mix["signal"][mix["signal"] != ""]:
-        context.log.warning(f"segment mix: {signal}")
-    table = (
-        "| segment | clients | share | healthy | status | revenue at risk |\n"
-        "|---|---:|---:|---|---|---:|\n"
-        + "\n".join(
-            f"| {r.segment} | {r.clients} | {r.client_share:.1%} | "
-            f"{r.healthy_min_share:.0%}-{r.healthy_max_share:.0%} | {r.mix_status} | "
-            f"{r.revenue_at_risk:,.0f} |"
-            for r in mix.itertuples()
-        )
-    )
-    return MaterializeResult(
-        metadata={
-            "segment_mix": MetadataValue.md(table),
-            "segment_mix_chart": MetadataValue.md(segment_mix_chart_markdown(mix)),
-            "revenue_at_risk": float(mix["revenue_at_risk"].sum()),
-            "top5_share": float(top5_share),
-        }
-    )
 
 
 TRANSITIONS_SQL = f"""
@@ -259,49 +118,204 @@ TRANSITIONS_SQL = f"""
 """
 
 
-@asset(
-    key=SEGMENT_TRANSITIONS,
-    deps=[CLIENT_SEGMENTS],
-    group_name=SCHEMA,
-    owners=[OWNER],
-    kinds={"duckdb"},
-    description=(
-        "Migration between the previous published night and tonight: one row per "
-        "(from_segment, to_segment) with the clients and their revenue_t12m then and now. "
-        "'none' means not in that night's client base (new or gone). Empty on the first "
-        "published night."
-    ),
-)
-def segment_transitions(
-    context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
-) -> MaterializeResult:
-    rules = settings.rules()
-    with warehouse.connect() as con:
-        ensure_history_tables(con)
-        as_of, run_id = fetch_one(
-            con, f"select any_value(as_of), any_value(run_id) from {SCHEMA}.client_segments"
-        )
-        con.execute(
-            f"create or replace table {SCHEMA}.segment_transitions as {TRANSITIONS_SQL}",
-            {"as_of": as_of, "run_id": run_id, "config_version": rules.version},
-        )
-        transitions = con.sql(f"select * from {SCHEMA}.segment_transitions").df()
-    if transitions.empty:
-        context.log.info(f"no published night before {as_of}: no transitions yet")
-        return MaterializeResult(metadata={"previous_as_of": "none", "dagster/row_count": 0})
-    moved = transitions[transitions["from_segment"] != transitions["to_segment"]]
-    table = "| from | to | clients | revenue then | revenue now |\n|---|---|---:|---:|---:|\n" + (
-        "\n".join(
-            f"| {r.from_segment} | {r.to_segment} | {r.clients} | "
-            f"{float(r.revenue_t12m_previous):,.0f} | {float(r.revenue_t12m_current):,.0f} |"
-            for r in moved.itertuples()
-        )
+def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
+    """client_profiles, client_segments, segment_mix and segment_transitions over `marts`."""
+    dim_clients = relation(marts.dim_clients)
+    portfolio = relation(marts.portfolio_concentration)
+
+    @asset(
+        key=CLIENT_PROFILES,
+        deps=[marts.dim_clients],
+        group_name=SCHEMA,
+        owners=[OWNER],
+        kinds={"python", "pandas", "duckdb"},
+        description=(
+            "One row per client of the night's base: size_tier (employees, else annual revenue "
+            "bands), corporate_tier (top100 / key_1..3 / mass by revenue_rank), growth "
+            "potential with the criteria that fired (DOMAIN 4 and 6), and the segment with "
+            "its reason and service model (DOMAIN 5, first matching rule wins)."
+        ),
     )
-    return MaterializeResult(
-        metadata={
-            "previous_as_of": str(transitions["previous_as_of"].iat[0].date()),
-            "clients_moved": int(moved["clients"].sum()),
-            "transitions": MetadataValue.md(table),
-            "dagster/row_count": len(transitions),
-        }
+    def client_profiles(
+        context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+    ) -> MaterializeResult:
+        rules = settings.rules()
+        with warehouse.connect() as con:
+            for note in rules_segments.missing_input_notes(absent_sources(con)).values():
+                context.log.warning(f"client profiles: {note}")
+            clients = con.sql(f"select * from {dim_clients} order by account_id").df()
+            profiles = rules_segments.profile_clients(clients, rules)
+            segments = rules_segments.segment_clients(
+                clients, profiles, rules, mart_as_of(con, marts)
+            )
+            profiles = profiles.merge(segments, on="account_id", validate="one_to_one")
+            _write(con, "client_profiles", profiles)
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": len(profiles),
+                "with_growth_potential": int(profiles["growth_potential"].sum()),
+                "size_tiers": MetadataValue.json(profiles["size_tier"].value_counts().to_dict()),
+            }
+        )
+
+    @asset(
+        key=CLIENT_SEGMENTS,
+        deps=[marts.dim_clients, CLIENT_PROFILES, CLIENT_RISK],
+        group_name=SCHEMA,
+        owners=[OWNER],
+        kinds={"python", "duckdb"},
+        description=(
+            "The published per-client table: one row per client of the night's base with its "
+            "segment (vip / strategic / typical / ballast) and the reason in words and figures, "
+            "service model, ABC class, revenue fields, tiers, and retention risk (risk_score, "
+            "risk_level, risk_flags, revenue_at_risk). Staged in the warehouse; published only "
+            "after the blocking quality gate passes."
+        ),
     )
+    def client_segments(
+        context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+    ) -> MaterializeResult:
+        rules = settings.rules()
+        with warehouse.connect() as con:
+            as_of = mart_as_of(con, marts)
+            # Revenue fields come straight from the mart (exact decimals), not via pandas.
+            con.execute(
+                f"""create or replace table {SCHEMA}.client_segments as
+                    select d.account_id, d.account_name, d.as_of, p.segment, p.segment_reason,
+                           p.service_model, d.abc_class, d.revenue_t12m, d.revenue_prev_t12m,
+                           d.growth, d.revenue_share, d.revenue_rank, d.active_months_24m,
+                           p.growth_potential, p.size_tier, p.corporate_tier, d.industry,
+                           d.region, d.owner, r.risk_score::integer as risk_score, r.risk_level,
+                           r.risk_flags::varchar[] as risk_flags,
+                           (case when r.risk_level = 'high' then d.revenue_t12m else 0 end)
+                               ::decimal(18, 2) as revenue_at_risk,
+                           ?::varchar as run_id, ?::varchar as config_version
+                    from {dim_clients} as d
+                    join {SCHEMA}.client_profiles as p using (account_id)
+                    join {relation(CLIENT_RISK)} as r using (account_id)
+                    order by d.account_id""",
+                [context.run_id, rules.version],
+            )
+            summary = con.sql(
+                f"""select segment, count(*) as clients, sum(revenue_t12m)::double as revenue,
+                           sum(revenue_at_risk)::double as at_risk
+                    from {SCHEMA}.client_segments group by segment"""
+            ).df()
+        summary = summary.set_index("segment").reindex(list(SEGMENTS)).fillna(0)
+        table = "| segment | clients | revenue_t12m | revenue at risk |\n|---|---:|---:|---:|\n" + (
+            "\n".join(
+                f"| {name} | {int(row.clients)} | {row.revenue:,.0f} | {row.at_risk:,.0f} |"
+                for name, row in summary.iterrows()
+            )
+        )
+        context.log.info(f"client segments for as_of {as_of}:\n{table}")
+        return MaterializeResult(
+            metadata={
+                "as_of": str(as_of),
+                "config_version": rules.version,
+                "dagster/row_count": int(summary["clients"].sum()),
+                "segments": MetadataValue.md(table),
+            }
+        )
+
+    @asset(
+        key=SEGMENT_MIX,
+        deps=[CLIENT_SEGMENTS, marts.portfolio_concentration],
+        group_name=SCHEMA,
+        owners=[OWNER],
+        kinds={"python", "pandas", "duckdb"},
+        description=(
+            "One row per segment: actual vs healthy share of clients (DOMAIN 5), revenue, "
+            "revenue at risk (DOMAIN 7) and the warning signals (too much ballast, too many "
+            "VIPs, top-5 share above 50%). The metadata shows the mix as a table and a chart."
+        ),
+    )
+    def segment_mix(
+        context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+    ) -> MaterializeResult:
+        rules = settings.rules()
+        with warehouse.connect() as con:
+            segments = con.sql(
+                f"select segment, revenue_t12m::double as revenue_t12m, "
+                f"revenue_at_risk::double as revenue_at_risk, as_of, run_id "
+                f"from {SCHEMA}.client_segments"
+            ).df()
+            top5_share = fetch_one(con, f"select top5_share from {portfolio}")[0]
+            mix = rules_segments.segment_mix(segments, rules, top5_share)
+            mix.insert(0, "as_of", mart_as_of(con, marts))
+            mix["run_id"] = segments["run_id"].iat[0] if len(segments) else context.run_id
+            mix["config_version"] = rules.version
+            _write(con, "segment_mix", mix)
+        for signal in mix["signal"][mix["signal"] != ""]:
+            context.log.warning(f"segment mix: {signal}")
+        table = (
+            "| segment | clients | share | healthy | status | revenue at risk |\n"
+            "|---|---:|---:|---|---|---:|\n"
+            + "\n".join(
+                f"| {r.segment} | {r.clients} | {r.client_share:.1%} | "
+                f"{r.healthy_min_share:.0%}-{r.healthy_max_share:.0%} | {r.mix_status} | "
+                f"{r.revenue_at_risk:,.0f} |"
+                for r in mix.itertuples()
+            )
+        )
+        return MaterializeResult(
+            metadata={
+                "segment_mix": MetadataValue.md(table),
+                "segment_mix_chart": MetadataValue.md(segment_mix_chart_markdown(mix)),
+                "revenue_at_risk": float(mix["revenue_at_risk"].sum()),
+                "top5_share": float(top5_share),
+            }
+        )
+
+    @asset(
+        key=SEGMENT_TRANSITIONS,
+        deps=[CLIENT_SEGMENTS],
+        group_name=SCHEMA,
+        owners=[OWNER],
+        kinds={"duckdb"},
+        description=(
+            "Migration between the previous published night and tonight: one row per "
+            "(from_segment, to_segment) with the clients and their revenue_t12m then and now. "
+            "'none' means not in that night's client base (new or gone). Empty on the first "
+            "published night."
+        ),
+    )
+    def segment_transitions(
+        context: AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse
+    ) -> MaterializeResult:
+        rules = settings.rules()
+        with warehouse.connect() as con:
+            ensure_history_tables(con)
+            as_of, run_id = fetch_one(
+                con, f"select any_value(as_of), any_value(run_id) from {SCHEMA}.client_segments"
+            )
+            con.execute(
+                f"create or replace table {SCHEMA}.segment_transitions as {TRANSITIONS_SQL}",
+                {"as_of": as_of, "run_id": run_id, "config_version": rules.version},
+            )
+            transitions = con.sql(f"select * from {SCHEMA}.segment_transitions").df()
+        if transitions.empty:
+            context.log.info(f"no published night before {as_of}: no transitions yet")
+            return MaterializeResult(metadata={"previous_as_of": "none", "dagster/row_count": 0})
+        moved = transitions[transitions["from_segment"] != transitions["to_segment"]]
+        table = (
+            "| from | to | clients | revenue then | revenue now |\n|---|---|---:|---:|---:|\n"
+            + (
+                "\n".join(
+                    f"| {r.from_segment} | {r.to_segment} | {r.clients} | "
+                    f"{float(r.revenue_t12m_previous):,.0f} | "
+                    f"{float(r.revenue_t12m_current):,.0f} |"
+                    for r in moved.itertuples()
+                )
+            )
+        )
+        return MaterializeResult(
+            metadata={
+                "previous_as_of": str(transitions["previous_as_of"].iat[0].date()),
+                "clients_moved": int(moved["clients"].sum()),
+                "transitions": MetadataValue.md(table),
+                "dagster/row_count": len(transitions),
+            }
+        )
+
+    return [client_profiles, client_segments, segment_mix, segment_transitions]
