@@ -235,7 +235,7 @@ def export(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """Load the landing folder into a scratch database and say what would load."""
-    from pipelines.ingest.contract import ProfileError
+    from pipelines.ingest.contract import ProfileError, deployment_contract
     from pipelines.ingest.preflight import as_json, as_text, check_landing
     from pipelines.resources import PipelineSettings
 
@@ -246,7 +246,7 @@ def check(args: argparse.Namespace) -> int:
         return 2
     settings = PipelineSettings.from_env(env)
     try:
-        contract = settings.contract()
+        contract = deployment_contract(settings.contract_path, settings.profile_paths)
         rules = settings.rules()
     except (ProfileError, ValueError) as exc:
         log.error("%s", exc)

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from pipelines.ingest.assets import build_ingest_assets
+from pipelines.ingest.contract import deployment_contract
 from pipelines.ingest.crm_history import crm_history
 from pipelines.marts.dbt import (
     DBT_EXECUTABLE,
@@ -57,11 +58,12 @@ def build_definitions(env: EnvSettings) -> Definitions:
     and its profiles (a wrong profile fails here, naming the key) and the dbt manifest."""
     settings = PipelineSettings.from_env(env)
     nightly_job = _nightly_job()
+    contract = deployment_contract(settings.contract_path, settings.profile_paths)
     revenue_marts = build_revenue_marts(ensure_manifest())
     marts = Marts.from_dbt_assets(revenue_marts)
     return Definitions(
         assets=[
-            *build_ingest_assets(settings.contract()),
+            *build_ingest_assets(contract),
             crm_history,
             revenue_marts,
             *build_segmentation_assets(marts),

@@ -17,7 +17,7 @@ from dagster import (
     sensor,
 )
 
-from pipelines.ingest.contract import SourceSpec
+from pipelines.ingest.contract import SourceSpec, deployment_contract
 from pipelines.ingest.loader import file_sha256, source_files
 from pipelines.resources import PipelineSettings
 
@@ -72,7 +72,7 @@ def landed_files(
 
 
 def build_exports_sensor(job, settings: PipelineSettings) -> SensorDefinition:
-    contract = settings.contract()
+    contract = deployment_contract(settings.contract_path, settings.profile_paths)
     # Which exports a night needs depends on the revenue source (won_deals: no billing).
     revenue = settings.rules().revenue
     required = [n for n, s in contract.items() if revenue.export_is_required(n, s.required_file)]

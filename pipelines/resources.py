@@ -11,7 +11,6 @@ from pydantic import Field
 
 from assets.config import RulesConfig, load_rules
 from pipelines.db import fetch_one
-from pipelines.ingest.contract import SourceSpec, load_contract
 from pipelines.settings import PUBLISHED_FILE, EnvSettings
 
 
@@ -66,9 +65,6 @@ class PipelineSettings(ConfigurableResource):
             "reporting_currency": self.reporting_currency or None,
         }
         return load_rules(Path(self.rules_path), overrides)
-
-    def contract(self) -> dict[str, SourceSpec]:
-        return load_contract(Path(self.contract_path), [Path(p) for p in self.profile_paths])
 
 
 class NightSettings(ConfigurableResource):

@@ -358,3 +358,8 @@ def load_contract(path: Path, profiles: Path | list[Path] | None = None) -> dict
             )
         sources = apply_profile(sources, profile)
     return sources
+
+
+def deployment_contract(contract_path: str, profile_paths: list[str]) -> dict[str, SourceSpec]:
+    """The contract as a deployment's profiles (PipelineSettings) map it."""
+    return load_contract(Path(contract_path), [Path(p) for p in profile_paths])
