@@ -239,3 +239,23 @@ def test_definitions_take_their_settings_from_the_argument_not_the_environment(
     assert settings.exports_dir == str(tmp_path / "exports")
     accounts = defs.resolve_asset_graph().get(AssetKey(["raw", "accounts"]))
     assert "companies" in accounts.description.lower()
+
+
+def test_the_code_location_loads_as_dagster_loads_it():
+    """workspace.yaml names `defs`, built lazily (@definitions): the UI and the daemon
+    load it the way this command does."""
+    import subprocess
+    import sys
+
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Validation successful for code location pipelines.definitions:defs" in (
+        done.stdout + done.stderr
+    )
