@@ -96,7 +96,7 @@ class NightSettings(ConfigurableResource):
                     f"as_of {self.as_of!r} is not a date in format YYYY-MM-DD", allow_retries=False
                 ) from exc
         if rules.revenue.source == "won_deals":
-            # The latest close date of a won deal (as stg_crm__deals says won); only when
+            # The latest close date of a won deal (as int_deals_defaulted says won); only when
             # none has one, the latest expected close date that dates a won deal's line.
             latest = fetch_one(
                 con,

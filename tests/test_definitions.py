@@ -31,7 +31,7 @@ def test_every_expected_asset_is_defined():
         AssetKey(["marts", "dim_clients"]),
         AssetKey(["marts", "fct_invoice_lines"]),
         AssetKey(["marts", "fct_client_revenue_monthly"]),
-        AssetKey(["marts", "portfolio_concentration"]),
+        AssetKey(["marts", "fct_portfolio_concentration"]),
         AssetKey(["segmentation", "client_profiles"]),
         AssetKey(["segmentation", "client_segments"]),
         AssetKey(["segmentation", "segment_mix"]),
@@ -98,8 +98,9 @@ def test_every_warehouse_table_is_an_asset(e2e_run):
 
 
 def test_dbt_sources_map_onto_the_ingest_assets():
-    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "sources.yml").read_text())
-    tables = {t["name"] for s in sources["sources"] if s["name"] != "history" for t in s["tables"]}
+    files = sorted((DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"))
+    sources = [s for f in files for s in yaml.safe_load(f.read_text())["sources"]]
+    tables = {t["name"] for s in sources if s["name"] != "history" for t in s["tables"]}
     assert tables == set(CONTRACT)
     for name in CONTRACT:
         system = CONTRACT[name].system

@@ -44,3 +44,10 @@
         null::{{ data_type }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- DOMAIN 2: an amount without a currency is in the reporting currency (invoice lines,
+    deals, leads' budgets). Staging keeps the export's null; the intermediate models
+    apply this default. -#}
+{% macro currency_or_reporting(currency) -%}
+    upper(coalesce({{ currency }}, '{{ var("reporting_currency") }}'))
+{%- endmacro %}

@@ -32,7 +32,7 @@ MODELS = {
     "retention_signals": "fct_client_retention_signals",
     "lead_inputs": "fct_lead_inputs",
     "revenue_monthly": "fct_client_revenue_monthly",
-    "portfolio_concentration": "portfolio_concentration",
+    "portfolio_concentration": "fct_portfolio_concentration",
     "invoice_lines_missing_fx_rate": "int_invoice_lines_missing_fx_rate",
 }
 

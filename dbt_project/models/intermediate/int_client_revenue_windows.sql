@@ -4,9 +4,12 @@
 -- read it, and as a view each of them would re-aggregate every invoice line.
 {{ config(materialized='table') }}
 
+-- The revenue lines of fct_invoice_lines (the converted lines that have a rate),
+-- cancelled lines left out.
 with lines as (
-    select * from {{ ref('fct_invoice_lines') }}
-    where not is_cancelled
+    select * from {{ ref('int_invoice_lines_converted') }}
+    where not is_missing_fx_rate
+        and not is_cancelled
 ),
 
 bounds as (
@@ -15,15 +18,26 @@ bounds as (
         {{ months_before_as_of(var('window_months')) }} as t12m_start,
         {{ months_before_as_of(2 * var('window_months')) }} as prev_t12m_start,
         {{ months_before_as_of(var('activity_months')) }} as base_start,
-        (date_trunc('month', {{ as_of_date() }})
-            - interval ({{ var('activity_months') - 1 }}) month)::date as first_active_month,
+        (
+            date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('activity_months') - 1 }}) month
+        )::date as first_active_month,
         {{ as_of_date() }} - {{ var('overdue_days') }} as overdue_cutoff,
         -- DOMAIN 7, in calendar months like active_months_24m: the recent months end
         -- with as_of's month; the lapsed look-back is the months just before them.
         date_trunc('month', {{ as_of_date() }})::date as as_of_month,
-        (date_trunc('month', {{ as_of_date() }})
-            - interval ({{ var('recent_months') - 1 }}) month)::date as recent_start,
-        (date_trunc('month', {{ as_of_date() }})
+        (
+            date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('recent_months') - 1 }}) month
+        )::date as recent_start,
+        -- The same calendar months a year earlier (whole months).
+        (
+            date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('recent_months') - 1 }}) month
+        )::date - interval 12 month as prior_year_recent_start,
+        date_trunc('month', {{ as_of_date() }})::date - interval 12 month as prior_year_as_of_month,
+        (
+            date_trunc('month', {{ as_of_date() }})
             - interval ({{ var('recent_months') + var('lapsed_lookback_months') - 1 }}) month
         )::date as lookback_start
 ),
@@ -41,20 +55,21 @@ active_months as (
     select
         monthly.account_id,
         count(*) filter (
-            where monthly.revenue > 0 and monthly.revenue_month >= first_active_month)
-            as active_months_24m,
+            where monthly.revenue > 0
+            and monthly.revenue_month >= bounds.first_active_month
+        ) as active_months_24m,
         coalesce(sum(monthly.revenue) filter (
-            where monthly.revenue_month between recent_start and as_of_month), 0)
-            as revenue_recent_months,
+            where monthly.revenue_month between bounds.recent_start and bounds.as_of_month
+        ), 0) as revenue_recent_months,
         coalesce(sum(monthly.revenue) filter (
-            where monthly.revenue_month between recent_start - interval 12 month
-                and as_of_month - interval 12 month), 0)
-            as revenue_recent_months_prior_year,
+            where monthly.revenue_month >= bounds.prior_year_recent_start
+            and monthly.revenue_month <= bounds.prior_year_as_of_month
+        ), 0) as revenue_recent_months_prior_year,
         count(*) filter (
             where monthly.revenue > 0
-                and monthly.revenue_month >= lookback_start
-                and monthly.revenue_month < recent_start)
-            as active_months_before_recent
+            and monthly.revenue_month >= bounds.lookback_start
+            and monthly.revenue_month < bounds.recent_start
+        ) as active_months_before_recent
     from monthly
     cross join bounds
     where monthly.revenue_month >= least(bounds.first_active_month, bounds.lookback_start)
@@ -64,27 +79,34 @@ active_months as (
 per_client as (
     select
         lines.account_id,
-        coalesce(sum(amount_reporting) filter (where invoice_date > t12m_start), 0)
-            as revenue_t12m,
-        coalesce(sum(amount_reporting) filter (
-            where invoice_date > prev_t12m_start and invoice_date <= t12m_start), 0)
-            as revenue_prev_t12m,
-        min(invoice_date) as first_invoice_date,
-        max(invoice_date) as last_invoice_date,
-        count(distinct product_code) filter (where invoice_date > t12m_start)
-            as products_t12m,
-        count(distinct product_code) filter (
-            where invoice_date > prev_t12m_start and invoice_date <= t12m_start)
-            as products_prev_t12m,
-        coalesce(sum(amount_reporting) filter (
-            where due_date < as_of and (paid_date is null or paid_date > as_of)), 0)
-            as overdue_amount,
-        coalesce(sum(amount_reporting) filter (
-            where due_date < overdue_cutoff and (paid_date is null or paid_date > as_of)), 0)
-            as overdue_30_amount,
-        avg(greatest(0, paid_date - due_date)) filter (
-            where paid_date > t12m_start and paid_date <= as_of) as avg_days_late,
-        bool_or(invoice_date > base_start) as is_in_client_base
+        coalesce(sum(lines.amount_reporting) filter (
+            where lines.invoice_date > bounds.t12m_start
+        ), 0) as revenue_t12m,
+        coalesce(sum(lines.amount_reporting) filter (
+            where lines.invoice_date > bounds.prev_t12m_start
+            and lines.invoice_date <= bounds.t12m_start
+        ), 0) as revenue_prev_t12m,
+        min(lines.invoice_date) as first_invoice_date,
+        max(lines.invoice_date) as last_invoice_date,
+        count(distinct lines.product_code) filter (
+            where lines.invoice_date > bounds.t12m_start
+        ) as products_t12m,
+        count(distinct lines.product_code) filter (
+            where lines.invoice_date > bounds.prev_t12m_start
+            and lines.invoice_date <= bounds.t12m_start
+        ) as products_prev_t12m,
+        coalesce(sum(lines.amount_reporting) filter (
+            where lines.due_date < bounds.as_of
+            and (lines.paid_date is null or lines.paid_date > bounds.as_of)
+        ), 0) as overdue_amount,
+        coalesce(sum(lines.amount_reporting) filter (
+            where lines.due_date < bounds.overdue_cutoff
+            and (lines.paid_date is null or lines.paid_date > bounds.as_of)
+        ), 0) as overdue_30_amount,
+        avg(greatest(0, lines.paid_date - lines.due_date)) filter (
+            where lines.paid_date > bounds.t12m_start and lines.paid_date <= bounds.as_of
+        ) as avg_days_late,
+        bool_or(lines.invoice_date > bounds.base_start) as is_in_client_base
     from lines
     cross join bounds
     group by all

@@ -3,7 +3,10 @@
 -- < share x total), so a client sitting exactly on 80% or 95% is never misclassed
 -- by floating-point rounding.
 with clients as (
-    select account_id, revenue_t12m from {{ ref('int_client_revenue_windows') }}
+    select
+        account_id,
+        revenue_t12m
+    from {{ ref('int_client_revenue_windows') }}
 ),
 
 paying as (

@@ -28,7 +28,7 @@ daily as (
             rates.rate_date,
             coalesce(rates.next_rate_date - 1, {{ as_of_date() }}),
             interval 1 day
-        )) as rate_day(day)
+        )) as rate_day (day)
 )
 
 select * from daily

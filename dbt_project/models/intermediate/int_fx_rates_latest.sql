@@ -9,7 +9,11 @@ with rates as (
 ),
 
 latest as (
-    select currency, rate_to_reporting, units_per_reporting, rate_date
+    select
+        currency,
+        rate_to_reporting,
+        units_per_reporting,
+        rate_date
     from rates
     qualify row_number() over (partition by currency order by rate_date desc) = 1
 )

@@ -14,7 +14,18 @@ daily_rates as (
 
 with_rates as (
     select
-        lines.*,
+        lines.invoice_id,
+        lines.line_no,
+        lines.account_id,
+        lines.invoice_date,
+        lines.amount,
+        lines.currency,
+        lines.product_code,
+        lines.status,
+        lines.is_cancelled,
+        lines.due_date,
+        lines.paid_date,
+        lines.revenue_source,
         case
             when lines.currency = '{{ var("reporting_currency") }}' then 1
             else daily_rates.rate_to_reporting
@@ -30,7 +41,7 @@ with_rates as (
     from lines
     left join daily_rates
         on lines.currency = daily_rates.currency
-        and lines.invoice_date = daily_rates.rate_day
+            and lines.invoice_date = daily_rates.rate_day
 ),
 
 converted as (

@@ -2,7 +2,7 @@
 -- rate on or before as_of, macro to_reporting) x probability, the per-stage default when
 -- it is missing.
 with deals as (
-    select * from {{ ref('stg_crm__deals') }}
+    select * from {{ ref('int_deals_defaulted') }}
     where not is_closed
 ),
 
@@ -18,9 +18,9 @@ weighted as (
         coalesce(
             deals.probability,
             case deals.stage
-            {%- for stage, probability in var('stage_probabilities').items() %}
-                when '{{ stage }}' then {{ probability }}
-            {%- endfor %}
+                {%- for stage, probability in var('stage_probabilities').items() %}
+                    when '{{ stage }}' then {{ probability }}
+                {%- endfor %}
                 else 0
             end
         ) as probability

@@ -4,7 +4,7 @@
 -- a won deal with neither, or without an amount, cannot be counted: it is listed in
 -- int_won_deals_excluded_from_revenue instead.
 with won as (
-    select * from {{ ref('stg_crm__deals') }}
+    select * from {{ ref('int_deals_defaulted') }}
     where is_won
 ),
 

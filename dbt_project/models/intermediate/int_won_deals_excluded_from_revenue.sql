@@ -2,7 +2,7 @@
 -- date and no expected close date (the deal cannot be dated into a window), or no
 -- amount. Should be empty; its test warns, and the run log names the count.
 with won as (
-    select * from {{ ref('stg_crm__deals') }}
+    select * from {{ ref('int_deals_defaulted') }}
     where is_won
 ),
 

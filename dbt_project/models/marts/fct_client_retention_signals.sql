@@ -40,30 +40,43 @@ latest_feedback as (
 ),
 
 last_activity as (
-    select account_id, max(occurred_at)::date as last_activity_date
+    select
+        account_id,
+        max(occurred_at)::date as last_activity_date
     from {{ ref('stg_crm__activities') }}
     where occurred_at::date <= {{ as_of_date() }}
     group by account_id
 ),
 
 decision_makers as (
-    select account_id, count(*) as active_decision_makers
+    select
+        account_id,
+        count(*) as active_decision_makers
     from {{ ref('stg_crm__contacts') }}
     where is_active and role = 'decision_maker'
     group by account_id
 ),
 
+-- The CRM snapshots of every night kept so far (tonight's included).
+crm_history as (
+    select * from {{ ref('stg_history__crm_accounts') }}
+),
+
 -- The latest night before this one that has a CRM snapshot.
 previous_night as (
-    select max(as_of) as previous_snapshot_as_of
-    from {{ source('history', 'crm_accounts') }}
-    where as_of < {{ as_of_date() }}
+    select max(snapshot_as_of) as previous_snapshot_as_of
+    from crm_history
+    where snapshot_as_of < {{ as_of_date() }}
 ),
 
 previous_accounts as (
-    select snapshot.account_id, snapshot.parent_account_id, snapshot.as_of
-    from {{ source('history', 'crm_accounts') }} as snapshot
-    inner join previous_night on snapshot.as_of = previous_night.previous_snapshot_as_of
+    select
+        crm_history.account_id,
+        crm_history.parent_account_id,
+        crm_history.snapshot_as_of as as_of
+    from crm_history
+    inner join previous_night
+        on crm_history.snapshot_as_of = previous_night.previous_snapshot_as_of
 ),
 
 final as (

@@ -12,13 +12,18 @@ clients as (
 ),
 
 monthly as (
-    select account_id, invoice_month as revenue_month, sum(amount_reporting) as revenue
+    select
+        account_id,
+        invoice_month as revenue_month,
+        sum(amount_reporting) as revenue
     from lines
     group by all
 ),
 
 first_positive as (
-    select account_id, min(revenue_month) as first_revenue_month
+    select
+        account_id,
+        min(revenue_month) as first_revenue_month
     from monthly
     where revenue > 0
     group by account_id
@@ -27,8 +32,10 @@ first_positive as (
 -- One month more than reported, so the first reported month has a previous month.
 month_spine as (
     select unnest(generate_series(
-        (date_trunc('month', {{ as_of_date() }})
-            - interval ({{ var('activity_months') }}) month)::date,
+        (
+            date_trunc('month', {{ as_of_date() }})
+            - interval ({{ var('activity_months') }}) month
+        )::date,
         date_trunc('month', {{ as_of_date() }})::date,
         interval 1 month
     ))::date as revenue_month
@@ -42,8 +49,8 @@ grid as (
     from clients
     cross join month_spine
     left join monthly
-        on monthly.account_id = clients.account_id
-        and monthly.revenue_month = month_spine.revenue_month
+        on clients.account_id = monthly.account_id
+            and month_spine.revenue_month = monthly.revenue_month
 ),
 
 with_previous as (

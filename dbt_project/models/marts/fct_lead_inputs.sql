@@ -2,7 +2,7 @@
 -- latest rate on or before as_of. Scoring, ranking and routing are in Python
 -- (assets/bant.py) with their thresholds in config/segmentation.yml.
 with leads as (
-    select * from {{ ref('stg_crm__leads') }}
+    select * from {{ ref('int_leads_defaulted') }}
 ),
 
 latest_rates as (
@@ -14,14 +14,17 @@ won_deals as (
         deals.product_code,
         {{ to_reporting('deals.amount', 'deals.currency', 'latest_rates.rate_to_reporting',
             'latest_rates.units_per_reporting') }} as amount_reporting
-    from {{ ref('stg_crm__deals') }} as deals
+    from {{ ref('int_deals_defaulted') }} as deals
     left join latest_rates using (currency)
     where deals.is_won
 ),
 
 -- Expected deal value: the median won deal of the lead's product, else of all.
 median_by_product as (
-    select product_code, median(amount_reporting) as median_won_amount, count(*) as won_deals
+    select
+        product_code,
+        median(amount_reporting) as median_won_amount,
+        count(*) as won_deals
     from won_deals
     where amount_reporting is not null and product_code is not null
     group by product_code
@@ -49,8 +52,10 @@ final as (
         leads.currency,
         {{ to_reporting('leads.budget', 'leads.currency', 'latest_rates.rate_to_reporting',
             'latest_rates.units_per_reporting') }} as budget_reporting,
-        coalesce(median_by_product.median_won_amount, median_overall.median_won_amount)
-            ::decimal(18, 2) as expected_deal_value,
+        coalesce(
+            median_by_product.median_won_amount,
+            median_overall.median_won_amount
+        )::decimal(18, 2) as expected_deal_value,
         case
             when median_by_product.median_won_amount is not null then 'product'
             when median_overall.median_won_amount is not null then 'all_won_deals'

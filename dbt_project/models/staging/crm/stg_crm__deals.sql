@@ -1,3 +1,5 @@
+-- Renamed and cast only. Where the export leaves currency, is_won or is_closed empty
+-- they stay null here: the defaults (DOMAIN 1-2) are applied in int_deals_defaulted.
 with source as (
     select * from {{ source('crm', 'deals') }}
 ),
@@ -8,15 +10,14 @@ renamed as (
         account_id,
         stage,
         amount,
-        upper(coalesce(currency, '{{ var("reporting_currency") }}')) as currency,
+        upper(currency) as currency,
         product_code,
         probability,
         created_at as created_date,
         expected_close_date,
         closed_at as closed_date,
-        coalesce(is_won, stage = 'won') as is_won,
-        -- DOMAIN 1: without is_closed a deal is open unless its stage is won or lost.
-        coalesce(is_closed, stage in ('won', 'lost')) as is_closed
+        is_won,
+        is_closed
     from source
 )
 

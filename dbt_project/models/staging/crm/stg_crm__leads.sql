@@ -1,3 +1,4 @@
+-- Renamed and cast only; the currency default (DOMAIN 2) is applied in int_leads_defaulted.
 with source as (
     select * from {{ source('crm', 'leads') }}
 ),
@@ -13,7 +14,7 @@ renamed as (
         region,
         source as lead_source,
         budget,
-        upper(coalesce(currency, '{{ var("reporting_currency") }}')) as currency,
+        upper(currency) as currency,
         coalesce(need, 'unknown') as need,
         decision_date,
         contact_role,

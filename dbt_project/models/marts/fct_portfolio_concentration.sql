@@ -1,5 +1,6 @@
 -- DOMAIN 2: dependence on few clients: top-5/10/100 share of revenue_t12m and the
--- Herfindahl-Hirschman index of client shares (0..10,000 on percentage points).
+-- Herfindahl-Hirschman index of client shares (0..10,000 on percentage points). Published
+-- to BI as portfolio_concentration (pipelines: publish).
 with clients as (
     select * from {{ ref('dim_clients') }}
     where revenue_t12m > 0

@@ -1,3 +1,6 @@
+-- Renamed and cast only. A line without a currency keeps a null currency here: the
+-- DOMAIN 2 default (the reporting currency) and is_cancelled are applied in
+-- int_revenue_lines.
 with source as (
     select * from {{ source('billing', 'invoice_lines') }}
 ),
@@ -9,11 +12,9 @@ renamed as (
         account_id,
         invoice_date,
         amount,
-        -- DOMAIN 2: a line with no currency is in the reporting currency.
-        upper(coalesce(currency, '{{ var("reporting_currency") }}')) as currency,
+        upper(currency) as currency,
         product_code,
         coalesce(status, 'issued') as status,
-        coalesce(status = 'cancelled', false) as is_cancelled,
         due_date,
         paid_date
     from source

@@ -10,8 +10,9 @@ renamed as (
         -- reporting units per 1 unit of the currency (multiply) ...
         rate_to_reporting,
         -- ... or units of the currency per 1 reporting unit (divide).
-        {{ optional_column(source('billing', 'fx_rates'), 'units_per_reporting', 'decimal(38, 18)') }}
-            as units_per_reporting
+        {{ optional_column(
+            source('billing', 'fx_rates'), 'units_per_reporting', 'decimal(38, 18)'
+        ) }} as units_per_reporting
     from source
 )
 
