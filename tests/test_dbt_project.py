@@ -311,12 +311,12 @@ CONTRACT_TYPES = {
 def built_columns(m: dict) -> dict[str, list[str]]:
     """The columns each model really returns: its compiled SQL created as a view in an
     in-memory DuckDB over empty stand-ins of the sources (the raw exports typed as the
-    export contract says, with the loader's _source_file/_source_line; other sources as
-    their yml declares them)."""
+    export contract says, with the loader's _source_file/_source_line; other sources, the
+    pipeline's own tables, as their yml declares them)."""
     contract = yaml.safe_load((REPO_ROOT / "config" / "contract.yml").read_text())["sources"]
     con = duckdb.connect()
     for s in m["sources"].values():
-        if s["schema"] == "raw":
+        if s["schema"] == "raw" and s["name"] in contract:
             spec = contract[s["name"]]["columns"]
             cols = [f'"{c}" {CONTRACT_TYPES[v["type"]]}' for c, v in spec.items()]
             cols += ["_source_file varchar", "_source_line bigint"]

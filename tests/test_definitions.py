@@ -75,7 +75,8 @@ def test_every_table_one_step_writes_and_another_reads_is_in_the_lineage():
     assert {AssetKey(["raw", name]) for name in CONTRACT} <= parents("raw", "load_report")
     assert {AssetKey(["raw", name]) for name in CONTRACT} <= parents("raw", "rejects")
     release = parents("publish", "segments_release")
-    assert {AssetKey(["raw", "load_report"]), AssetKey(["audit", "audit_log"])} <= release
+    assert {AssetKey(["marts", "fct_source_loads"]), AssetKey(["audit", "audit_log"])} <= release
+    assert AssetKey(["raw", "load_report"]) in parents("staging", "stg_ingest__load_report")
     assert set(GATES.values()) <= parents("audit", "audit_log")
     # The segment history is written by publication, in the same step as the release.
     release_step = DEFS.resolve_assets_def(AssetKey(["publish", "segments_release"]))
@@ -100,7 +101,9 @@ def test_every_warehouse_table_is_an_asset(e2e_run):
 def test_dbt_sources_map_onto_the_ingest_assets():
     files = sorted((DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"))
     sources = [s for f in files for s in yaml.safe_load(f.read_text())["sources"]]
-    tables = {t["name"] for s in sources if s["name"] != "history" for t in s["tables"]}
+    tables = {
+        t["name"] for s in sources if s["name"] not in ("history", "ingest") for t in s["tables"]
+    }
     assert tables == set(CONTRACT)
     for name in CONTRACT:
         system = CONTRACT[name].system

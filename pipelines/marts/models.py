@@ -18,7 +18,7 @@ class Marts:
     lead_inputs: AssetKey
     revenue_monthly: AssetKey
     portfolio_concentration: AssetKey
-    invoice_lines_missing_fx_rate: AssetKey
+    source_loads: AssetKey
 
     @classmethod
     def from_dbt_assets(cls, dbt_assets: AssetsDefinition) -> "Marts":
@@ -33,7 +33,7 @@ MODELS = {
     "lead_inputs": "fct_lead_inputs",
     "revenue_monthly": "fct_client_revenue_monthly",
     "portfolio_concentration": "fct_portfolio_concentration",
-    "invoice_lines_missing_fx_rate": "int_invoice_lines_missing_fx_rate",
+    "source_loads": "fct_source_loads",
 }
 
 

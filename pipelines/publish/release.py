@@ -26,7 +26,6 @@ from dagster import (
 )
 
 from pipelines.db import fetch_one
-from pipelines.ingest.assets import LOAD_REPORT
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.marts.models import Marts, relation
 from pipelines.publish.releases import (
@@ -63,20 +62,6 @@ from pipelines.settings import OWNER, PUBLISHED_FILE
 SEGMENTS_RELEASE = AssetKey(["publish", "segments_release"])
 SEGMENT_HISTORY = AssetKey(["history", "client_segments"])
 
-# What a reader of load_report must know beyond row counts (DOMAIN 1-2): billed
-# accounts missing from tonight's CRM keep their revenue with empty attributes, and
-# lines with no FX rate cannot be converted.
-LOAD_NOTES_SQL = """
-    select 'invoice_lines' as source, concat_ws('; ',
-        case when count(*) filter (where not is_in_crm) > 0 then
-            count(*) filter (where not is_in_crm) || ' billed client(s) missing from the '
-            || 'CRM snapshot: revenue kept, attributes empty' end,
-        case when (select count(*) from wh.{missing_fx}) > 0
-            then (select count(*) from wh.{missing_fx})
-            || ' line(s) without an FX rate, left out of revenue' end) as notes
-    from wh.{dim_clients}
-"""
-
 
 @dataclass(frozen=True)
 class PublishedTable:
@@ -87,10 +72,6 @@ class PublishedTable:
 def published_tables(marts: Marts) -> list[PublishedTable]:
     """Every published table. Rejects stay in the warehouse: they may hold personal data."""
     stamp = "?::varchar as run_id, ?::varchar as config_version"
-    notes = LOAD_NOTES_SQL.format(
-        missing_fx=relation(marts.invoice_lines_missing_fx_rate),
-        dim_clients=relation(marts.dim_clients),
-    )
     return [
         PublishedTable(
             "client_segments",
@@ -139,12 +120,9 @@ def published_tables(marts: Marts) -> list[PublishedTable]:
         ),
         PublishedTable(
             "load_report",
-            "select r.source, r.file_name, r.sha256, r.rows_read, r.rows_loaded, "
-            "r.rows_filtered, r.rows_rejected, "
-            "concat_ws('; ', nullif(r.note, ''), nullif(n.notes, '')) as notes, "
-            "r.run_id as loaded_by_run_id, r.loaded_at, ?::date as as_of, "
-            f"{stamp} from wh.raw.load_report as r "
-            f"left join ({notes}) as n using (source) order by r.source",
+            "select source, file_name, sha256, rows_read, rows_loaded, rows_filtered, "
+            "rows_rejected, notes, loaded_by_run_id, loaded_at, ?::date as as_of, "
+            f"{stamp} from wh.{relation(marts.source_loads)} order by source, part",
         ),
     ]
 
@@ -343,12 +321,10 @@ def build_release_asset(marts: Marts) -> AssetsDefinition:
                     SEGMENT_TRANSITIONS,
                     RETENTION_RISKS,
                     LEAD_RANKINGS,
-                    LOAD_REPORT,
                     AUDIT_LOG_KEY,
                     marts.revenue_monthly,
                     marts.portfolio_concentration,
-                    marts.dim_clients,
-                    marts.invoice_lines_missing_fx_rate,
+                    marts.source_loads,
                 ],
                 group_name="publish",
                 owners=[OWNER],
