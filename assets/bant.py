@@ -5,21 +5,35 @@ functions over the `fct_lead_inputs` mart. Every threshold comes from `LeadRules
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Hashable, Mapping
 from fractions import Fraction
+from typing import Any
 
 import pandas as pd
 
 from assets.config import LeadRules, TargetProfile
 from assets.titles import infer_role
+from assets.vocabulary import (
+    BANT_COMPONENTS,
+    BantComponent,
+    BuyerClass,
+    ContactRole,
+    Export,
+    Readiness,
+)
 
-COMPONENTS = ("budget", "authority", "need", "time")
+# One row of fct_lead_inputs: column name -> value.
+Lead = Mapping[Hashable, Any]
+COMPONENTS = BANT_COMPONENTS
+# The buyer class of each contact role.
 BUYER_CLASSES = {
-    "decision_maker": "economic",
-    "technical": "technical",
+    ContactRole.DECISION_MAKER.value: BuyerClass.ECONOMIC.value,
+    ContactRole.TECHNICAL.value: BuyerClass.TECHNICAL.value,
     # Procurement and heads of department screen suppliers: technical buyers in the
     # classic economic / technical / user split.
-    "influencer": "technical",
-    "end_user": "end_user",
+    ContactRole.INFLUENCER.value: BuyerClass.TECHNICAL.value,
+    ContactRole.END_USER.value: BuyerClass.END_USER.value,
 }
 LEAD_RANKING_COLUMNS = [
     "lead_id",
@@ -46,12 +60,14 @@ LEAD_RANKING_COLUMNS = [
 # What each optional export contributes to the lead ranking: absent tonight, the ranking
 # still runs on what there is, and the run log says what is missing.
 MISSING_INPUT_NOTES = {
-    "leads": "no leads to rank: lead_rankings is published empty",
-    "deals": (
+    Export.LEADS.value: "no leads to rank: lead_rankings is published empty",
+    Export.DEALS.value: (
         "no won deals to derive the expected deal value from: a budget without a manager's "
         "override scores 1 and is listed in bant_unknowns"
     ),
-    "products": "no product catalog: leads are routed by product code, not product family",
+    Export.PRODUCTS.value: (
+        "no product catalog: leads are routed by product code, not product family"
+    ),
 }
 
 
@@ -64,12 +80,12 @@ def missing_input_notes(absent_sources: set[str]) -> dict[str, str]:
     }
 
 
-def _missing(value) -> bool:
+def _missing(value: Any) -> bool:
     """None, NaN, NA or NaT (what a missing value becomes in a DataFrame column)."""
     return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
 
 
-def exclusion_reason(lead: dict, profile: TargetProfile) -> str | None:
+def exclusion_reason(lead: Lead, profile: TargetProfile) -> str | None:
     """Why a lead is outside the ideal-customer profile, or None. An unknown value does
     not exclude: the lead is scored and its unknowns say what to ask."""
     reasons = []
@@ -83,7 +99,7 @@ def exclusion_reason(lead: dict, profile: TargetProfile) -> str | None:
         ("employees", profile.min_employees, profile.max_employees),
         ("annual_revenue", profile.min_annual_revenue, profile.max_annual_revenue),
     ]:
-        value = lead.get(column)
+        value: Any = lead.get(column)
         if _missing(value):
             continue
         if low is not None and float(value) < low:
@@ -128,28 +144,30 @@ def readiness(source, rules: LeadRules) -> str:
     for level, sources in rules.readiness_by_source.items():
         if source in sources:
             return level
-    return "cold"
+    return Readiness.COLD.value
 
 
-def score_lead(lead: dict, as_of: dt.date, rules: LeadRules) -> dict:
+def score_lead(lead: Lead, as_of: dt.date, rules: LeadRules) -> dict[str, Any]:
     """BANT components (overrides win), score, unknowns and the reason in words."""
-    role = lead.get("contact_role")
+    role: Any = lead.get("contact_role")
     role_basis = "CRM role"
     if _missing(role):
         role = infer_role(lead.get("contact_title"))
         role_basis = f"title '{lead.get('contact_title')}'"
-    need = lead.get("need")
-    derived = {
-        "budget": budget_points(
+    need: Any = lead.get("need")
+    derived: dict[str, int | None] = {
+        BantComponent.BUDGET: budget_points(
             lead.get("budget_reporting"), lead.get("expected_deal_value"), rules
         ),
-        "authority": None if _missing(role) else rules.authority_points.get(role),
-        "need": None if _missing(need) else rules.need_points.get(need),
-        "time": time_points(lead.get("decision_date"), as_of, rules),
+        BantComponent.AUTHORITY: None if _missing(role) else rules.authority_points.get(role),
+        BantComponent.NEED: None if _missing(need) else rules.need_points.get(need),
+        BantComponent.TIME: time_points(lead.get("decision_date"), as_of, rules),
     }
-    values, unknowns, words = {}, [], []
+    values: dict[str, int] = {}
+    unknowns: list[str] = []
+    words: list[str] = []
     for component in COMPONENTS:
-        override = lead.get(f"bant_{component}_override")
+        override: Any = lead.get(f"bant_{component}_override")
         if not _missing(override):
             values[component] = int(override)
             words.append(f"{component[0].upper()}{int(override)} (manager's override)")
@@ -161,20 +179,20 @@ def score_lead(lead: dict, as_of: dt.date, rules: LeadRules) -> dict:
             words.append(f"{component[0].upper()}1 ({component} unknown)")
             continue
         values[component] = points
-        if component == "budget":
+        if component == BantComponent.BUDGET:
             ratio = float(lead["budget_reporting"]) / float(lead["expected_deal_value"])
             detail = (
                 f"budget {ratio:.2f}x the expected deal {float(lead['expected_deal_value']):,.2f}"
             )
-        elif component == "authority":
+        elif component == BantComponent.AUTHORITY:
             detail = f"{role} from {role_basis}"
-        elif component == "need":
+        elif component == BantComponent.NEED:
             detail = f"need {need}"
         else:
             days = (pd.Timestamp(lead["decision_date"]) - pd.Timestamp(as_of)).days
             detail = f"decision in {days} days" if days >= 0 else f"decision date {-days} days past"
         words.append(f"{component[0].upper()}{points} ({detail})")
-    score = values["budget"] * values["authority"] * values["need"] * values["time"]
+    score = math.prod(values[c] for c in COMPONENTS)
     return {
         **{f"bant_{c}": values[c] for c in COMPONENTS},
         "bant_score": score,

@@ -1,35 +1,51 @@
 """Retention-risk flags (DOMAIN 7) as pure functions over DataFrames.
 
 Input is one row per client as the `fct_client_retention_signals` mart holds it, plus
-each client's segment. Money thresholds are compared in whole kopecks with exact
-fractions, so a client sitting exactly on a boundary (70% of last year, growth of
-exactly -20%) fires the way the rule is written, not the way floating point rounds.
+each client's segment. Each flag is one function (FLAG_RULES) that evaluate_flags runs
+in turn. Money thresholds are compared in whole kopecks with exact fractions, so a
+client sitting exactly on a boundary (recent revenue exactly
+retention.flags.revenue_decline.max_recent_to_prior_year_ratio of last year's, growth
+of exactly max_growth) fires the way the rule is written, not the way floating point
+rounds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from assets.config import RETENTION_FLAGS, RetentionRules
+from assets.config import RetentionRules
+from assets.text import formatted, joined, when
+from assets.vocabulary import (
+    RETENTION_FLAGS,
+    SEVERITIES,
+    ContactRole,
+    Export,
+    RetentionFlag,
+    RiskLevel,
+    Severity,
+)
 
 # Which export each flag needs beyond the invoice lines and accounts: when that file
 # is absent the flag is skipped (and said so), not evaluated on empty data.
 FLAG_SOURCES = {
-    "contract_expiring": "contracts",
-    "low_satisfaction": "feedback",
-    "no_contact": "activities",
-    "decision_maker_lost": "contacts",
+    RetentionFlag.CONTRACT_EXPIRING.value: Export.CONTRACTS.value,
+    RetentionFlag.LOW_SATISFACTION.value: Export.FEEDBACK.value,
+    RetentionFlag.NO_CONTACT.value: Export.ACTIVITIES.value,
+    RetentionFlag.DECISION_MAKER_LOST.value: Export.CONTACTS.value,
 }
 # Exports that only qualify a flag: when absent the flag is still evaluated without that
 # condition, and its evidence says what could not be checked.
 FLAG_QUALIFIERS = {
-    "contract_expiring": ("deals", "open deals unknown"),
+    RetentionFlag.CONTRACT_EXPIRING.value: (Export.DEALS.value, "open deals unknown"),
 }
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ORDER = {severity: order for order, severity in enumerate(SEVERITIES)}
 FLAG_COLUMNS = [
     "account_id",
     "flag",
@@ -45,7 +61,7 @@ def _kopecks(values: pd.Series) -> pd.Series:
     return (pd.to_numeric(values).astype("float64") * 100).round().astype("Int64")
 
 
-def _at_most_share(amount: pd.Series, share: float, of: pd.Series) -> pd.Series:
+def _at_most_share(amount: pd.Series, share: float | Fraction, of: pd.Series) -> pd.Series:
     """amount <= share x of, exactly (share as the decimal fraction it is written as)."""
     fraction = Fraction(str(share))
     return (_kopecks(amount) * fraction.denominator <= _kopecks(of) * fraction.numerator).fillna(
@@ -54,41 +70,36 @@ def _at_most_share(amount: pd.Series, share: float, of: pd.Series) -> pd.Series:
 
 
 def _money(values: pd.Series) -> pd.Series:
-    return pd.Series(
-        [f"{v:,.2f}" for v in pd.to_numeric(values).astype("float64")], index=values.index
-    )
+    return formatted(pd.to_numeric(values).astype("float64"), lambda v: f"{v:,.2f}")
 
 
-def _when(mask: pd.Series, text: pd.Series) -> pd.Series:
-    """`text` where `mask` holds, else the empty string."""
-    return text.where(mask, "")
-
-
-def _joined(*parts: pd.Series) -> pd.Series:
-    """Join the non-empty parts of each row with '; '."""
-    out = parts[0]
-    for part in parts[1:]:
-        separator = pd.Series(np.where((out != "") & (part != ""), "; ", ""), index=out.index)
-        out = out + separator + part
-    return out
+def _share(value: float, spec: str) -> str:
+    """A ratio as a percentage; empty when it is undefined (a division by zero)."""
+    return f"{value:{spec}}" if value == value and abs(value) != np.inf else ""
 
 
 def _dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
 
 
-def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series | pd.Timestamp) -> pd.Series:
-    return (pd.to_datetime(later) - pd.to_datetime(earlier)).dt.days
+def _days_until(dates: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    """Whole days from as_of to each date (negative once it has passed)."""
+    return (pd.to_datetime(dates) - as_of).dt.days
+
+
+def _days_since(dates: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    """Whole days from each date to as_of."""
+    return (as_of - pd.to_datetime(dates)).dt.days
 
 
 # The column of a flag's export that decides it: an export where no row carries it
 # (Salesforce and HubSpot contacts have no role) cannot tell a lost decision-maker from
 # an unknown one, so the flag is skipped instead of firing on every client.
-FLAG_INPUT_COLUMNS = {"decision_maker_lost": ("contacts", "role")}
+FLAG_INPUT_COLUMNS = {RetentionFlag.DECISION_MAKER_LOST.value: (Export.CONTACTS.value, "role")}
 
 
 def skipped_flags(
-    absent_sources: set[str], empty_inputs: set[tuple[str, str]] = frozenset()
+    absent_sources: AbstractSet[str], empty_inputs: AbstractSet[tuple[str, str]] = frozenset()
 ) -> dict[str, str]:
     """Flags that cannot be evaluated tonight, with the reason."""
     skipped = {
@@ -102,7 +113,7 @@ def skipped_flags(
     return skipped
 
 
-def qualified_flags(absent_sources: set[str]) -> dict[str, str]:
+def qualified_flags(absent_sources: AbstractSet[str]) -> dict[str, str]:
     """Flags evaluated tonight without one of their conditions, with the reason (a flag
     skipped for want of its own input is not among them)."""
     skipped = skipped_flags(absent_sources)
@@ -113,34 +124,55 @@ def qualified_flags(absent_sources: set[str]) -> dict[str, str]:
     }
 
 
-def evaluate_flags(
+# --- One pure function per flag --------------------------------------------------------
+#
+# Each takes the signals (one row per client, index 0..n-1) and the FlagContext, and
+# returns (fires, evidence): a boolean Series and the evidence text of every row (only
+# the rows that fire are kept). The thresholds are the flag's own keys under
+# retention.flags.<flag> in config/segmentation.yml.
+
+
+@dataclass(frozen=True)
+class FlagContext:
+    """What a flag rule reads beside the signals."""
+
+    rules: RetentionRules
+    as_of: pd.Timestamp
+    segment: pd.Series  # each signals row's segment
+    absent: AbstractSet[str]  # the exports not delivered tonight
+
+
+Fired = tuple[pd.Series, pd.Series]
+FlagRuleFunction = Callable[[pd.DataFrame, FlagContext], Fired]
+
+
+def flag_context(
     signals: pd.DataFrame,
     segments: pd.Series,
     rules: RetentionRules,
     as_of: dt.date,
-    skip: set[str] = frozenset(),
-    absent: set[str] = frozenset(),
-) -> pd.DataFrame:
-    """One row per client and fired flag: flag, severity, evidence in words and figures
-    and the recommended action. `segments` is indexed by account_id. `absent`: the
-    exports not delivered tonight (a qualifying condition on them is not claimed)."""
+    absent: AbstractSet[str] = frozenset(),
+) -> tuple[pd.DataFrame, FlagContext]:
+    """The signals indexed 0..n-1 and the context the flag rules read; `segments` is
+    indexed by account_id."""
     s = signals.reset_index(drop=True)
-    as_of_ts = pd.Timestamp(as_of)
     segment = s["account_id"].map(segments)
-    fired: dict[str, tuple[pd.Series, pd.Series]] = {}
-    flags = rules.flags
+    return s, FlagContext(rules=rules, as_of=pd.Timestamp(as_of), segment=segment, absent=absent)
 
-    # revenue_decline: recent months <= 70% of the same months a year earlier, or
-    # growth <= -20% (t12m against the 12 months before).
-    t = flags["revenue_decline"].thresholds
+
+def revenue_decline(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """Revenue of the recent months at most max_recent_to_prior_year_ratio of the same
+    months a year earlier (when that was positive), or growth of revenue_t12m against
+    the revenue.window_months before (revenue_prev_t12m) at most max_growth."""
+    rule = context.rules.flags.revenue_decline
+    months = context.rules.recent_months
     recent, prior = s["revenue_recent_months"], s["revenue_recent_months_prior_year"]
     by_months = (_kopecks(prior) > 0).fillna(False) & _at_most_share(
-        recent, t["max_recent_to_prior_year_ratio"], prior
+        recent, rule.max_recent_to_prior_year_ratio, prior
     )
     by_growth = (_kopecks(s["revenue_prev_t12m"]) > 0).fillna(False) & _at_most_share(
-        s["revenue_t12m"], 1 + Fraction(str(t["max_growth"])), s["revenue_prev_t12m"]
+        s["revenue_t12m"], 1 + Fraction(str(rule.max_growth)), s["revenue_prev_t12m"]
     )
-    months = rules.recent_months
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pd.to_numeric(recent).astype("float64") / pd.to_numeric(prior).astype("float64")
         growth = (
@@ -148,118 +180,135 @@ def evaluate_flags(
             / pd.to_numeric(s["revenue_prev_t12m"]).astype("float64")
             - 1
         )
-    evidence = _joined(
-        _when(
+    evidence = joined(
+        when(
             by_months,
             f"revenue of the last {months} months "
             + _money(recent)
             + " is "
-            + ratio.map(lambda r: f"{r:.0%}" if r == r and abs(r) != np.inf else "")
+            + formatted(ratio, lambda r: _share(r, ".0%"))
             + " of the same months a year earlier ("
             + _money(prior)
-            + f"; threshold {t['max_recent_to_prior_year_ratio']:.0%})",
+            + f"; threshold {rule.max_recent_to_prior_year_ratio:.0%})",
         ),
-        _when(
+        when(
             by_growth,
             "revenue_t12m "
             + _money(s["revenue_t12m"])
             + " against "
             + _money(s["revenue_prev_t12m"])
             + " the 12 months before: growth "
-            + growth.map(lambda g: f"{g:+.1%}" if g == g and abs(g) != np.inf else "")
-            + f" (threshold {t['max_growth']:+.0%})",
+            + formatted(growth, lambda g: _share(g, "+.1%"))
+            + f" (threshold {rule.max_growth:+.0%})",
         ),
     )
-    fired["revenue_decline"] = (by_months | by_growth, evidence)
+    return by_months | by_growth, evidence
 
-    # lapsed: a regular buyer (>= 6 active months in the 12 before the recent ones)
-    # with no net revenue in the recent months.
-    t = flags["lapsed"].thresholds
+
+def lapsed(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """A regular buyer (at least min_active_months_before_recent active months in the
+    retention.lapsed_lookback_months before the recent ones) with no net revenue in the
+    retention.recent_months."""
+    rule = context.rules.flags.lapsed
+    months = context.rules.recent_months
+    recent = s["revenue_recent_months"]
     active_before = s["active_months_before_recent"].astype("int64")
-    mask = (active_before >= t["min_active_months_before_recent"]) & (_kopecks(recent) <= 0).fillna(
-        False
-    )
-    fired["lapsed"] = (
-        mask,
+    fires = (active_before >= rule.min_active_months_before_recent) & (
+        _kopecks(recent) <= 0
+    ).fillna(False)
+    evidence = (
         active_before.astype(str)
-        + f" active months in the {rules.lapsed_lookback_months} before the last {months}, "
-        + f"and net revenue of the last {months} months is "
-        + _money(recent),
+        + f" active months in the {context.rules.lapsed_lookback_months} before the last "
+        + f"{months}, and net revenue of the last {months} months is "
+        + _money(recent)
     )
+    return fires, evidence
 
-    # payment_delay: anything overdue by more than 30 days, or paying late on average.
-    t = flags["payment_delay"].thresholds
+
+def payment_delay(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """Anything overdue by more than revenue.overdue_days (the mart's overdue_30_amount),
+    or paying later than max_avg_days_late on average."""
+    rule = context.rules.flags.payment_delay
     overdue = (_kopecks(s["overdue_30_amount"]) > 0).fillna(False)
     late = pd.to_numeric(s["avg_days_late"]).astype("float64")
-    slow = (late > t["max_avg_days_late"]).fillna(False)
-    evidence = _joined(
-        _when(overdue, _money(s["overdue_30_amount"]) + " overdue by more than 30 days"),
-        _when(
+    slow = (late > rule.max_avg_days_late).fillna(False)
+    evidence = joined(
+        # The words say 30 days, the default of revenue.overdue_days: a published text,
+        # kept as it is.
+        when(overdue, _money(s["overdue_30_amount"]) + " overdue by more than 30 days"),
+        when(
             slow,
             "paid "
-            + late.map(lambda d: f"{d:.1f}")
-            + f" days late on average over 12 months (threshold {t['max_avg_days_late']})",
+            + formatted(late, lambda d: f"{d:.1f}")
+            + f" days late on average over 12 months (threshold {rule.max_avg_days_late})",
         ),
     )
-    fired["payment_delay"] = (overdue | slow, evidence)
+    return overdue | slow, evidence
 
-    # contract_expiring: a running contract without auto-renew ends within 90 days and
-    # nobody is working on a deal with the client.
-    t = flags["contract_expiring"].thresholds
-    days_left = _days(s["next_non_renewing_end_date"], as_of_ts)
-    deals_known = FLAG_QUALIFIERS["contract_expiring"][0] not in absent
+
+def contract_expiring(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """A running contract without auto-renew ends within within_days and nobody is
+    working on a deal with the client (unknown when the deals export is absent)."""
+    rule = context.rules.flags.contract_expiring
+    days_left = _days_until(s["next_non_renewing_end_date"], context.as_of)
+    deals_known = FLAG_QUALIFIERS[RetentionFlag.CONTRACT_EXPIRING][0] not in context.absent
     no_deal = s["open_deals"].fillna(0).astype("int64") == 0
-    mask = days_left.between(0, t["within_days"]).fillna(False) & no_deal
-    fired["contract_expiring"] = (
-        mask,
+    fires = days_left.between(0, rule.within_days).fillna(False) & no_deal
+    evidence = (
         "contract "
         + s["next_non_renewing_contract_id"].astype(str)
         + " ends "
         + pd.to_datetime(s["next_non_renewing_end_date"]).dt.strftime("%Y-%m-%d")
         + " (in "
         + days_left.astype("Int64").astype(str)
-        + f" days, threshold {t['within_days']}) without auto-renew, "
-        + ("and no open deal" if deals_known else "open deals unknown (no deals export)"),
+        + f" days, threshold {rule.within_days}) without auto-renew, "
+        + ("and no open deal" if deals_known else "open deals unknown (no deals export)")
     )
+    return fires, evidence
 
-    # product_contraction: fewer distinct products than in the 12 months before.
+
+def product_contraction(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """Fewer distinct products than in the revenue.window_months before."""
     now_products = s["products_t12m"].fillna(0).astype("int64")
     before_products = s["products_prev_t12m"].fillna(0).astype("int64")
-    fired["product_contraction"] = (
-        now_products < before_products,
+    evidence = (
         "buys "
         + now_products.astype(str)
         + " product(s) in the last 12 months against "
         + before_products.astype(str)
-        + " in the 12 months before",
+        + " in the 12 months before"
     )
+    return now_products < before_products, evidence
 
-    # low_satisfaction: latest NPS <= 6, latest CSAT <= 2, or a recent complaint.
-    t = flags["low_satisfaction"].thresholds
+
+def low_satisfaction(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """Latest NPS at most max_nps, latest CSAT at most max_csat, or a complaint less than
+    complaint_within_days before as_of."""
+    rule = context.rules.flags.low_satisfaction
     nps = pd.to_numeric(s["latest_nps"]).astype("Float64")
     csat = pd.to_numeric(s["latest_csat"]).astype("Float64")
-    complaint_age = _days(as_of_ts, s["latest_complaint_date"])
-    low_nps = (nps <= t["max_nps"]).fillna(False)
-    low_csat = (csat <= t["max_csat"]).fillna(False)
-    complained = (complaint_age < t["complaint_within_days"]).fillna(False)
-    evidence = _joined(
-        _when(
+    complaint_age = _days_since(s["latest_complaint_date"], context.as_of)
+    low_nps = (nps <= rule.max_nps).fillna(False)
+    low_csat = (csat <= rule.max_csat).fillna(False)
+    complained = (complaint_age < rule.complaint_within_days).fillna(False)
+    evidence = joined(
+        when(
             low_nps,
             "latest NPS "
             + nps.astype("Int64").astype(str)
             + " on "
             + _dates(s["latest_nps_date"])
-            + f" (<= {t['max_nps']})",
+            + f" (<= {rule.max_nps})",
         ),
-        _when(
+        when(
             low_csat,
             "latest CSAT "
             + csat.astype("Int64").astype(str)
             + " on "
             + _dates(s["latest_csat_date"])
-            + f" (<= {t['max_csat']})",
+            + f" (<= {rule.max_csat})",
         ),
-        _when(
+        when(
             complained,
             "complaint on "
             + _dates(s["latest_complaint_date"])
@@ -268,15 +317,17 @@ def evaluate_flags(
             + " days before as_of",
         ),
     )
-    fired["low_satisfaction"] = (low_nps | low_csat | complained, evidence)
+    return low_nps | low_csat | complained, evidence
 
-    # no_contact: a vip or strategic client nobody has called, met or written to in
-    # the last 90 days.
-    t = flags["no_contact"].thresholds
-    silence = _days(as_of_ts, s["last_activity_date"])
-    mask = segment.isin(t["segments"]) & (silence.isna() | (silence >= t["within_days"]))
-    fired["no_contact"] = (
-        mask,
+
+def no_contact(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """A client of one of the segments nobody has called, met or written to in the last
+    within_days (or ever)."""
+    rule = context.rules.flags.no_contact
+    segment = context.segment
+    silence = _days_since(s["last_activity_date"], context.as_of)
+    fires = segment.isin(rule.segments) & (silence.isna() | (silence >= rule.within_days))
+    evidence: pd.Series = (
         segment.astype(str)
         + " client; "
         + np.where(
@@ -288,39 +339,74 @@ def evaluate_flags(
             + silence.astype("Int64").astype(str)
             + " days before as_of",
         )
-        + f" (threshold {t['within_days']} days)",
+        + f" (threshold {rule.within_days} days)"
     )
+    return fires, evidence
 
-    # decision_maker_lost: a CRM client with no active decision-maker contact.
+
+def decision_maker_lost(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """A CRM client with no active contact in the decision-maker role."""
     dms = s["active_decision_makers"].fillna(0).astype("int64")
-    fired["decision_maker_lost"] = (
-        s["is_in_crm"].astype(bool) & (dms == 0),
-        pd.Series("no active contact with role decision_maker in the CRM", index=s.index),
+    evidence = pd.Series(
+        f"no active contact with role {ContactRole.DECISION_MAKER.value} in the CRM",
+        index=s.index,
     )
+    return s["is_in_crm"].astype(bool) & (dms == 0), evidence
 
-    # ownership_change: the parent account differs from the previous night's snapshot.
+
+def ownership_change(s: pd.DataFrame, context: FlagContext) -> Fired:
+    """The parent account differs from the previous night's CRM snapshot (a parent
+    appearing where there was none is a change too)."""
     before = s["previous_parent_account_id"].astype("string")
     now = s["parent_account_id"].astype("string")
     changed = s["was_in_previous_snapshot"].fillna(False).astype(bool) & (
         before.fillna("\0") != now.fillna("\0")
     )
-    fired["ownership_change"] = (
-        changed,
+    evidence = (
         "parent account changed from "
         + before.fillna("none")
         + " to "
         + now.fillna("none")
         + " since the CRM snapshot of "
-        + pd.to_datetime(s["previous_snapshot_as_of"]).dt.strftime("%Y-%m-%d").fillna(""),
+        + pd.to_datetime(s["previous_snapshot_as_of"]).dt.strftime("%Y-%m-%d").fillna("")
     )
+    return changed, evidence
 
+
+# Every flag's rule, in the order of RETENTION_FLAGS.
+FLAG_RULES: dict[str, FlagRuleFunction] = {
+    RetentionFlag.REVENUE_DECLINE.value: revenue_decline,
+    RetentionFlag.LAPSED.value: lapsed,
+    RetentionFlag.PAYMENT_DELAY.value: payment_delay,
+    RetentionFlag.CONTRACT_EXPIRING.value: contract_expiring,
+    RetentionFlag.PRODUCT_CONTRACTION.value: product_contraction,
+    RetentionFlag.LOW_SATISFACTION.value: low_satisfaction,
+    RetentionFlag.NO_CONTACT.value: no_contact,
+    RetentionFlag.DECISION_MAKER_LOST.value: decision_maker_lost,
+    RetentionFlag.OWNERSHIP_CHANGE.value: ownership_change,
+}
+
+
+def evaluate_flags(
+    signals: pd.DataFrame,
+    segments: pd.Series,
+    rules: RetentionRules,
+    as_of: dt.date,
+    skip: AbstractSet[str] = frozenset(),
+    absent: AbstractSet[str] = frozenset(),
+) -> pd.DataFrame:
+    """One row per client and fired flag: flag, severity, evidence in words and figures
+    and the recommended action. `segments` is indexed by account_id. `skip`: flags not
+    evaluated tonight (skipped_flags). `absent`: the exports not delivered tonight (a
+    qualifying condition on them is not claimed)."""
+    s, context = flag_context(signals, segments, rules, as_of, absent)
     frames = []
     for name in RETENTION_FLAGS:
         if name in skip:
             continue
-        mask, evidence = fired[name]
-        mask = mask.fillna(False).astype(bool)
-        rule = flags[name]
+        fires, evidence = FLAG_RULES[name](s, context)
+        mask = fires.fillna(False).astype(bool)
+        rule = rules.flags[name]
         frames.append(
             pd.DataFrame(
                 {
@@ -345,13 +431,14 @@ def summarize_client_risk(
     """Per client (every row of `clients`: account_id, segment, revenue_t12m):
     risk_score, risk_level, risk_flags (list, most severe first) and revenue_at_risk
     (revenue_t12m of high-risk clients, else 0). DOMAIN 7: risk_level is high when the
-    score reaches 5 or a high flag hits a vip/strategic client, medium from 2, else low.
+    score reaches retention.risk_level.high_min_score or a high-severity flag hits a
+    client of risk_level.high_flag_segments, medium from medium_min_score, else low.
     """
     grouped = flags.groupby("account_id", sort=False)
     score = grouped["severity_points"].sum().reindex(clients["account_id"]).fillna(0)
     has_high = (
         flags["severity"]
-        .eq("high")
+        .eq(Severity.HIGH)
         .groupby(flags["account_id"], sort=False)
         .any()
         .reindex(clients["account_id"])
@@ -383,10 +470,10 @@ def summarize_client_risk(
             (out["risk_score"] >= rules.high_min_score).to_numpy() | escalated,
             (out["risk_score"] >= rules.medium_min_score).to_numpy(),
         ],
-        ["high", "medium"],
-        default="low",
+        [RiskLevel.HIGH.value, RiskLevel.MEDIUM.value],
+        default=RiskLevel.LOW.value,
     )
     out["risk_flags"] = [lists.get(a, []) for a in out["account_id"]]
     revenue = pd.to_numeric(clients["revenue_t12m"]).astype("float64").to_numpy()
-    out["revenue_at_risk"] = np.where(out["risk_level"].eq("high"), revenue, 0.0).round(2)
+    out["revenue_at_risk"] = np.where(out["risk_level"].eq(RiskLevel.HIGH), revenue, 0.0).round(2)
     return out

@@ -14,7 +14,20 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from assets.config import SEGMENTS, RulesConfig, SegmentRules, SizeTierRules
+from assets.config import BALLAST_OVER_HEALTHY_SHARE, RulesConfig, SegmentRules, SizeTierRules
+from assets.text import formatted, joined, when
+from assets.vocabulary import (
+    KEY_TIER_PREFIX,
+    SEGMENTS,
+    UPPER_SIZE_TIERS,
+    AbcClass,
+    CorporateTier,
+    Export,
+    MixStatus,
+    Potential,
+    Segment,
+    SizeTier,
+)
 
 # Columns read from dim_clients.
 ACCOUNT_ID = "account_id"
@@ -37,12 +50,10 @@ SEGMENT = "segment"
 SEGMENT_REASON = "segment_reason"
 SERVICE_MODEL = "service_model"
 
-UPPER_SIZE_TIERS = ("umm", "enterprise")
-
 # What each optional export contributes to the profiles and segments: absent tonight,
 # the rules run on what there is and the run log says which criterion cannot fire.
 MISSING_INPUT_NOTES = {
-    "deals": (
+    Export.DEALS.value: (
         "no open deals: the weighted-open-pipeline criterion of growth potential cannot fire"
     ),
 }
@@ -65,25 +76,17 @@ def size_tier(employees: pd.Series, annual_revenue: pd.Series, rules: SizeTierRu
     """DOMAIN 6: by head count; unknown head count falls back to annual revenue bands."""
     emp = pd.to_numeric(employees, errors="coerce").astype("float64")
     rev = pd.to_numeric(annual_revenue, errors="coerce").astype("float64")
+    # Largest tier first: the first bound reached wins.
+    tiers = [SizeTier.ENTERPRISE, SizeTier.UMM, SizeTier.SMB]
     by_employees = np.select(
-        [
-            emp >= rules.employees["enterprise"],
-            emp >= rules.employees["umm"],
-            emp >= rules.employees["smb"],
-            emp >= 0,
-        ],
-        ["enterprise", "umm", "smb", "soho"],
+        [*(emp >= rules.employees[t] for t in tiers), emp >= 0],
+        [*(t.value for t in tiers), SizeTier.SOHO.value],
         default="",
     )
     by_revenue = np.select(
-        [
-            rev >= rules.annual_revenue["enterprise"],
-            rev >= rules.annual_revenue["umm"],
-            rev >= rules.annual_revenue["smb"],
-            rev >= 0,
-        ],
-        ["enterprise", "umm", "smb", "soho"],
-        default="unknown",
+        [*(rev >= rules.annual_revenue[t] for t in tiers), rev >= 0],
+        [*(t.value for t in tiers), SizeTier.SOHO.value],
+        default=SizeTier.UNKNOWN.value,
     )
     return pd.Series(
         np.where(emp.notna(), by_employees, by_revenue), index=employees.index, name=SIZE_TIER
@@ -91,16 +94,24 @@ def size_tier(employees: pd.Series, annual_revenue: pd.Series, rules: SizeTierRu
 
 
 def corporate_tier(revenue_rank: pd.Series, rules: RulesConfig) -> pd.Series:
-    """DOMAIN 6: top100; key_1..key_3 splitting the n clients ranked 101..1000; mass."""
+    """DOMAIN 6: top100 down to corporate_tiers.top_rank; key_1..key_<key_levels>
+    splitting the n clients ranked key_first_rank..key_last_rank; mass."""
     tiers = rules.corporate_tiers
     rank = pd.to_numeric(revenue_rank, errors="coerce").astype("float64")
     in_key = (rank >= tiers.key_first_rank) & (rank <= tiers.key_last_rank)
     n_key = int(in_key.sum())
-    level = 1 + np.floor(tiers.key_levels * (rank - tiers.key_first_rank) / max(n_key, 1))
+    level = 1 + pd.Series(
+        np.floor(tiers.key_levels * (rank - tiers.key_first_rank) / max(n_key, 1)),
+        index=rank.index,
+    )
     result = np.where(
         rank <= tiers.top_rank,
-        "top100",
-        np.where(in_key, "key_" + level.fillna(0).astype(int).astype(str).to_numpy(), "mass"),
+        CorporateTier.TOP100.value,
+        np.where(
+            in_key,
+            KEY_TIER_PREFIX + level.fillna(0).astype(int).astype(str).to_numpy(),
+            CorporateTier.MASS.value,
+        ),
     )
     return pd.Series(result, index=revenue_rank.index, name=CORPORATE_TIER)
 
@@ -115,41 +126,48 @@ def growth_potential(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     revenue = clients[REVENUE_T12M].astype("float64")
     pipeline = clients[PIPELINE].fillna(0).astype("float64")
     growth = clients[GROWTH].astype("float64")
-    criteria = {
-        "manager's potential is high": potential.eq("high"),
-        "pipeline": (pipeline > 0) & (pipeline >= gp.pipeline_share_of_revenue * revenue),
-        "growth": (growth >= gp.growth_threshold) & (revenue > 0),
-        "white space": clients[SIZE_TIER].isin(UPPER_SIZE_TIERS) & clients[ABC_CLASS].eq("C"),
-    }
-    veto = potential.eq("none")
-    has = ~veto & np.logical_or.reduce(list(criteria.values()))
-    reasons = []
-    for i in range(len(clients)):
-        if veto.iat[i]:
-            reasons.append("manager's potential is none (veto)")
-            continue
-        fired = []
-        if criteria["manager's potential is high"].iat[i]:
-            fired.append("manager's potential is high")
-        if criteria["pipeline"].iat[i]:
-            fired.append(
-                f"weighted open pipeline {_money(pipeline.iat[i])} >= "
-                f"{gp.pipeline_share_of_revenue:.0%} of revenue_t12m "
-                f"{_money(revenue.iat[i])}"
-            )
-        if criteria["growth"].iat[i]:
-            fired.append(f"growth {growth.iat[i]:+.0%} >= {gp.growth_threshold:+.0%}")
-        if criteria["white space"].iat[i]:
-            fired.append(f"{clients[SIZE_TIER].iat[i]} company buying little (ABC class C)")
-        reasons.append("; ".join(fired) if fired else "no criterion met")
+    tier = clients[SIZE_TIER]
+    # (criterion, what it says when it fires), in the order the reason lists them.
+    criteria = [
+        (
+            potential.eq(Potential.HIGH),
+            pd.Series("manager's potential is high", index=clients.index),
+        ),
+        (
+            (pipeline > 0) & (pipeline >= gp.pipeline_share_of_revenue * revenue),
+            "weighted open pipeline "
+            + formatted(pipeline, _money)
+            + f" >= {gp.pipeline_share_of_revenue:.0%} of revenue_t12m "
+            + formatted(revenue, _money),
+        ),
+        (
+            (growth >= gp.growth_threshold) & (revenue > 0),
+            "growth "
+            + formatted(growth, lambda g: f"{g:+.0%}")
+            + f" >= {gp.growth_threshold:+.0%}",
+        ),
+        (
+            tier.isin(UPPER_SIZE_TIERS) & clients[ABC_CLASS].eq(AbcClass.C),
+            tier.astype(str) + " company buying little (ABC class C)",
+        ),
+    ]
+    veto = potential.eq(Potential.NONE)
+    has = ~veto & np.logical_or.reduce([fires for fires, _ in criteria])
+    fired = joined(*(when(fires, words) for fires, words in criteria))
+    reasons = fired.where(fired != "", "no criterion met").where(
+        ~veto, "manager's potential is none (veto)"
+    )
+    # The reasons as a list, so pandas types the column as it always has (float64 when
+    # there are no clients).
     return pd.DataFrame(
-        {GROWTH_POTENTIAL: has.astype(bool), GROWTH_POTENTIAL_REASON: reasons}, index=clients.index
+        {GROWTH_POTENTIAL: has.astype(bool), GROWTH_POTENTIAL_REASON: reasons.tolist()},
+        index=clients.index,
     )
 
 
 def vip_rank_cutoff(paying_clients: int, rules: SegmentRules) -> int:
-    """ceil(5% of clients with positive revenue), in exact decimal arithmetic
-    (0.05 * 300 is 15.000000000000002 in floating point, whose ceiling is 16)."""
+    """ceil(segments.vip_top_share x clients with positive revenue), in exact decimal
+    arithmetic (0.05 * 300 is 15.000000000000002 in floating point, whose ceiling is 16)."""
     return math.ceil(Decimal(str(rules.vip_top_share)) * paying_clients)
 
 
@@ -170,21 +188,27 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
     one_off = active <= seg.ballast_max_active_months
     lapsed = last_invoice <= lapsed_before
     upper = clients[SIZE_TIER].isin(UPPER_SIZE_TIERS)
+    a_or_b = abc.isin([AbcClass.A, AbcClass.B])
 
-    is_ballast = abc.eq("C") & ~potential & (one_off | lapsed)
-    is_vip = abc.eq("A") & (rank <= cutoff)
-    is_strategic = potential & (abc.isin(["A", "B"]) | upper)
+    # (segment, its rule), in the order the rules are tried: the first match wins.
+    first_match = [
+        (Segment.BALLAST, abc.eq(AbcClass.C) & ~potential & (one_off | lapsed)),
+        (Segment.VIP, abc.eq(AbcClass.A) & (rank <= cutoff)),
+        (Segment.STRATEGIC, potential & (a_or_b | upper)),
+    ]
     segment = np.select(
-        [is_ballast, is_vip, is_strategic], ["ballast", "vip", "strategic"], default="typical"
+        [rule for _, rule in first_match],
+        [name.value for name, _ in first_match],
+        default=Segment.TYPICAL.value,
     )
 
-    # Reasons are built column-wise: a per-row loop costs seconds at 100,000 clients.
+    # Reasons are built column-wise (see assets/text.py).
     revenue = clients[REVENUE_T12M].astype("float64")
     abc_text = abc.astype(str)
     rank_text = pd.Series(
         [str(int(r)) if r == r else "" for r in rank], index=clients.index, dtype=object
     )
-    ballast_why = pd.Series(
+    ballast_why: pd.Series = pd.Series(
         np.where(
             one_off,
             active.astype(str) + " active month(s) in 24",
@@ -194,31 +218,31 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
         ),
         index=clients.index,
     )
-    basis = pd.Series(
+    basis: pd.Series = pd.Series(
         np.where(
-            abc.isin(["A", "B"]),
+            a_or_b,
             "ABC class " + abc_text,
             "size tier " + clients[SIZE_TIER].astype(str),
         ),
         index=clients.index,
     )
-    typical_why = pd.Series(
+    typical_why: pd.Series = pd.Series(
         np.where(
             potential,
             "growth potential but neither class A/B nor UMM/enterprise",
             "no growth potential",
         ),
         index=clients.index,
-    ) + np.where(abc.eq("C"), ", buying regularly", "")
+    ) + np.where(abc.eq(AbcClass.C), ", buying regularly", "")
     reasons = np.select(
-        [segment == "ballast", segment == "vip", segment == "strategic"],
+        [segment == name.value for name in (Segment.BALLAST, Segment.VIP, Segment.STRATEGIC)],
         [
             "ballast: ABC class C, no growth potential, " + ballast_why,
             "vip: ABC class A, revenue rank "
             + rank_text
             + f" <= {cutoff} (top {seg.vip_top_share:.0%} of {paying} paying clients), "
             + "revenue_t12m "
-            + revenue.map(_money),
+            + formatted(revenue, _money),
             "strategic: growth potential ("
             + clients[GROWTH_POTENTIAL_REASON].astype(str)
             + ") and "
@@ -232,10 +256,10 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
 def service_models(segment: pd.Series, rules: SegmentRules) -> pd.Series:
     """DOMAIN 5: the service model per segment; ballast gets the reactivation campaign
     when ballast exceeds its healthy share."""
-    ballast_share = float(segment.eq("ballast").mean()) if len(segment) else 0.0
+    ballast_share = float(segment.eq(Segment.BALLAST).mean()) if len(segment) else 0.0
     models = dict(rules.service_models)
-    if ballast_share > rules.healthy_mix["ballast"][1]:
-        models["ballast"] = models["ballast_over_healthy_share"]
+    if ballast_share > rules.healthy_mix[Segment.BALLAST][1]:
+        models[Segment.BALLAST.value] = models[BALLAST_OVER_HEALTHY_SHARE]
     return segment.map(models).rename(SERVICE_MODEL)
 
 
@@ -277,15 +301,21 @@ def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -
         clients = int(mask.sum())
         share = clients / total_clients if total_clients else 0.0
         low, high = seg.healthy_mix[name]
-        status = "below" if share < low else "above" if share > high else "within"
+        status = (
+            MixStatus.BELOW
+            if share < low
+            else MixStatus.ABOVE
+            if share > high
+            else MixStatus.WITHIN
+        ).value
         signal = ""
-        if name == "ballast" and status == "above":
+        if name == Segment.BALLAST and status == MixStatus.ABOVE:
             signal = (
                 "too much ballast: managers are not developing clients; run a reactivation campaign"
             )
-        elif name == "vip" and status == "above":
+        elif name == Segment.VIP and status == MixStatus.ABOVE:
             signal = "too many VIPs: dangerous dependence on a few clients"
-        elif status != "within":
+        elif status != MixStatus.WITHIN:
             signal = f"{name} share {share:.1%} is {status} the healthy {low:.0%}-{high:.0%}"
         seg_revenue = float(revenue[mask].sum())
         rows.append(
@@ -309,8 +339,9 @@ def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -
         )
     mix = pd.DataFrame(rows)
     if top5_share > seg.dangerous_top5_share:
-        mix.loc[mix[SEGMENT].eq("vip"), "signal"] = (
-            mix.loc[mix[SEGMENT].eq("vip"), "signal"]
+        is_vip = mix[SEGMENT].eq(Segment.VIP)
+        mix.loc[is_vip, "signal"] = (
+            mix.loc[is_vip, "signal"]
             .str.cat(
                 [
                     f"top-5 clients hold {top5_share:.0%} of revenue (> "

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 
+from assets.vocabulary import ContactRole
+
 # (role, pattern). Patterns run on the lower-cased title with "ё" folded to "е" and
 # runs of spaces, dots and dashes collapsed to one space.
-_RULES: list[tuple[str, str]] = [
+_RULES: list[tuple[ContactRole, str]] = [
     # A deputy prepares the decision but does not own the budget.
-    ("influencer", r"\b(зам|заместитель|deputy|vice|assistant to)\b"),
+    (ContactRole.INFLUENCER, r"\b(зам|заместитель|deputy|vice|assistant to)\b"),
     # Economic buyers: owner, chief executive, finance and commercial directors.
     (
-        "decision_maker",
+        ContactRole.DECISION_MAKER,
         r"\b(владелец|собственник|совладелец|учредитель|founder|co founder|owner|"
         r"президент|president|ceo|cfo|cco|chief executive|chief financial|chief commercial|"
         r"managing director|general manager|director general|генеральный директор|"
@@ -30,7 +32,7 @@ _RULES: list[tuple[str, str]] = [
     ),
     # Technical buyers: heads of production, IT and projects, chief engineers.
     (
-        "technical",
+        ContactRole.TECHNICAL,
         r"\b(начальник производства|руководитель производства|директор по производству|"
         r"head of production|production director|production manager|"
         r"технический директор|cto|chief technology|chief technical|chief information|cio|"
@@ -42,7 +44,7 @@ _RULES: list[tuple[str, str]] = [
     ),
     # Influencers: procurement and heads of departments.
     (
-        "influencer",
+        ContactRole.INFLUENCER,
         r"\b(закуп\w*|снабжен\w*|procurement|purchasing|buyer|"
         r"руководитель отдела|начальник отдела|head of|department head|"
         r"главный бухгалтер|chief accountant|юрист|lawyer|legal counsel|"
@@ -50,13 +52,13 @@ _RULES: list[tuple[str, str]] = [
     ),
     # End users: the people who will use the service day to day.
     (
-        "end_user",
+        ContactRole.END_USER,
         r"\b(специалист|specialist|менеджер|manager|инженер|engineer|бухгалтер|accountant|"
         r"оператор|operator|секретарь|secretary|ассистент|assistant|администратор|"
         r"administrator|сотрудник|employee|consultant|консультант|аналитик|analyst)\b",
     ),
 ]
-_COMPILED = [(role, re.compile(pattern)) for role, pattern in _RULES]
+_COMPILED = [(role.value, re.compile(pattern)) for role, pattern in _RULES]
 
 
 def normalize_title(title: str) -> str:

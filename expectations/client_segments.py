@@ -13,12 +13,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from assets.config import SEGMENTS
+from assets.vocabulary import (
+    ABC_CLASSES,
+    RISK_LEVELS,
+    SEGMENTS,
+    SIZE_TIERS,
+    Segment,
+    corporate_tiers,
+)
 from expectations.runner import ValidationOutcome, run_suites
 
-ABC_CLASSES = ["A", "B", "C"]
-SIZE_TIERS = ["soho", "smb", "umm", "enterprise", "unknown"]
-RISK_LEVELS = ["high", "medium", "low"]
 # Kopeck tolerance: the sum is recomputed in floating point from DECIMAL(18,2) values.
 KOPECK = 0.005
 
@@ -29,16 +33,15 @@ class ClientSegmentsExpectations:
 
     client_base: pd.DataFrame  # the night's base (DOMAIN 2): account_id, revenue_t12m
     revenue_t12m_total: float  # sum of revenue_t12m in the revenue mart
-    vip_rank_cutoff: int  # ceil(5% of paying clients): no VIP ranks beyond it
+    vip_rank_cutoff: int  # ceil(segments.vip_top_share x paying clients): no VIP beyond it
     min_rows: int
     columns: list[str]
-    key_levels: int = 3
+    key_levels: int = 3  # corporate_tiers.key_levels
 
 
 def build_expectations(exp: ClientSegmentsExpectations) -> list:
     import great_expectations.expectations as gxe
 
-    corporate_tiers = ["top100", "mass"] + [f"key_{i}" for i in range(1, exp.key_levels + 1)]
     return [
         gxe.ExpectTableColumnsToMatchSet(column_set=exp.columns, exact_match=True),
         gxe.ExpectTableRowCountToBeBetween(min_value=exp.min_rows),
@@ -47,13 +50,15 @@ def build_expectations(exp: ClientSegmentsExpectations) -> list:
         gxe.ExpectColumnValuesToBeUnique(column="account_id"),
         gxe.ExpectColumnValuesToNotBeNull(column="segment"),
         gxe.ExpectColumnValuesToBeInSet(column="segment", value_set=list(SEGMENTS)),
-        gxe.ExpectColumnValuesToBeInSet(column="abc_class", value_set=ABC_CLASSES),
+        gxe.ExpectColumnValuesToBeInSet(column="abc_class", value_set=list(ABC_CLASSES)),
         gxe.ExpectColumnValuesToNotBeNull(column="size_tier"),
-        gxe.ExpectColumnValuesToBeInSet(column="size_tier", value_set=SIZE_TIERS),
+        gxe.ExpectColumnValuesToBeInSet(column="size_tier", value_set=list(SIZE_TIERS)),
         gxe.ExpectColumnValuesToNotBeNull(column="corporate_tier"),
-        gxe.ExpectColumnValuesToBeInSet(column="corporate_tier", value_set=corporate_tiers),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="corporate_tier", value_set=list(corporate_tiers(exp.key_levels))
+        ),
         gxe.ExpectColumnValuesToNotBeNull(column="segment_reason"),
-        gxe.ExpectColumnValuesToBeInSet(column="risk_level", value_set=RISK_LEVELS),
+        gxe.ExpectColumnValuesToBeInSet(column="risk_level", value_set=list(RISK_LEVELS)),
         gxe.ExpectColumnValuesToNotBeNull(column="risk_level"),
         gxe.ExpectColumnValuesToBeBetween(column="risk_score", min_value=0),
         gxe.ExpectColumnSumToBeBetween(
@@ -66,12 +71,12 @@ def build_expectations(exp: ClientSegmentsExpectations) -> list:
             column="revenue_rank",
             min_value=1,
             max_value=exp.vip_rank_cutoff,
-            row_condition='segment == "vip"',
+            row_condition=f'segment == "{Segment.VIP.value}"',
             condition_parser="pandas",
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="revenue_rank",
-            row_condition='segment == "vip"',
+            row_condition=f'segment == "{Segment.VIP.value}"',
             condition_parser="pandas",
         ),
     ]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from assets.vocabulary import BANT_COMPONENTS, BUYER_CLASSES, READINESS_LEVELS
 from expectations.runner import ValidationOutcome, run_suites
-
-READINESS = ["hot", "warm", "cold"]
-BUYER_CLASSES = ["economic", "technical", "end_user"]
 
 
 def lead_expectations(
@@ -24,7 +22,7 @@ def lead_expectations(
     `columns`: the exact column set."""
     import great_expectations.expectations as gxe
 
-    components = ["bant_budget", "bant_authority", "bant_need", "bant_time"]
+    components = [f"bant_{c}" for c in BANT_COMPONENTS]
     # Unique ranks from 1 to the number of ranked leads are exactly 1..n.
     contiguous = (
         [
@@ -62,9 +60,9 @@ def lead_expectations(
         gxe.ExpectColumnValuesToBeNull(
             column="bant_rank", row_condition="is_excluded == True", condition_parser="pandas"
         ),
-        gxe.ExpectColumnValuesToBeInSet(column="readiness", value_set=READINESS),
+        gxe.ExpectColumnValuesToBeInSet(column="readiness", value_set=list(READINESS_LEVELS)),
         gxe.ExpectColumnValuesToNotBeNull(column="readiness"),
-        gxe.ExpectColumnValuesToBeInSet(column="buyer_class", value_set=BUYER_CLASSES),
+        gxe.ExpectColumnValuesToBeInSet(column="buyer_class", value_set=list(BUYER_CLASSES)),
         gxe.ExpectColumnValuesToNotBeNull(column="route"),
         gxe.ExpectColumnValuesToNotBeNull(column="next_action"),
     ]

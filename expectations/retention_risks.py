@@ -8,12 +8,13 @@ risk_level that contradicts its score or its flags fails the gate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from assets.config import RETENTION_FLAGS, SEVERITIES, RetentionRules
+from assets.config import RetentionRules
+from assets.vocabulary import RETENTION_FLAGS, RISK_LEVELS, SEVERITIES, RiskLevel
 from expectations.runner import ValidationOutcome, run_suites
-
-RISK_LEVELS = ["high", "medium", "low"]
 
 
 def flag_expectations(rules: RetentionRules) -> list:
@@ -41,23 +42,25 @@ def client_risk_expectations(rules: RetentionRules) -> list:
 
     high, medium = rules.high_min_score, rules.medium_min_score
 
-    def level_where(level: str, condition: str):
+    def level_where(level: RiskLevel, condition: str) -> Any:
         return gxe.ExpectColumnValuesToBeInSet(
             column="risk_level",
-            value_set=[level],
+            value_set=[level.value],
             row_condition=condition,
             condition_parser="pandas",
         )
 
     return [
-        gxe.ExpectColumnValuesToBeInSet(column="risk_level", value_set=RISK_LEVELS),
+        gxe.ExpectColumnValuesToBeInSet(column="risk_level", value_set=list(RISK_LEVELS)),
         gxe.ExpectColumnValuesToNotBeNull(column="risk_level"),
         gxe.ExpectColumnValuesToBeUnique(column="account_id"),
         gxe.ExpectColumnPairValuesToBeEqual(column_A="risk_score", column_B="flag_points"),
-        level_where("high", f"risk_score >= {high}"),
-        level_where("high", "escalated == True"),
-        level_where("medium", f"risk_score >= {medium} & risk_score < {high} & escalated == False"),
-        level_where("low", f"risk_score < {medium} & escalated == False"),
+        level_where(RiskLevel.HIGH, f"risk_score >= {high}"),
+        level_where(RiskLevel.HIGH, "escalated == True"),
+        level_where(
+            RiskLevel.MEDIUM, f"risk_score >= {medium} & risk_score < {high} & escalated == False"
+        ),
+        level_where(RiskLevel.LOW, f"risk_score < {medium} & escalated == False"),
     ]
 
 

@@ -39,7 +39,7 @@ def run_suites(suites: list[tuple[str, list, pd.DataFrame]]) -> ValidationOutcom
             config = r.expectation_config
             kwargs = {
                 k: v
-                for k, v in config.kwargs.items()
+                for k, v in (config.kwargs if config else {}).items()
                 if k not in ("batch_id", "value_set", "value_pairs_set") and v is not None
             }
             observed = {
@@ -47,7 +47,8 @@ def run_suites(suites: list[tuple[str, list, pd.DataFrame]]) -> ValidationOutcom
                 for k, v in (r.result or {}).items()
                 if k in ("observed_value", "unexpected_count", "partial_unexpected_list")
             }
-            failures.append(f"{config.type} {kwargs}: {observed}")
+            name = config.type if config else "expectation"
+            failures.append(f"{name} {kwargs}: {observed}")
     return ValidationOutcome(
         success=all(result.success for result in results),
         failures=failures,

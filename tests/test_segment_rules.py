@@ -1,7 +1,6 @@
 """DOMAIN 4-6 rules on tiny hand-built tables: every expected value known by construction."""
 
 import datetime as dt
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -261,7 +260,9 @@ def test_segment_mix_compares_actual_to_healthy_shares_and_raises_signals():
 
 
 def test_thresholds_come_from_config():
-    stricter = replace(RULES, segments=replace(RULES.segments, ballast_max_active_months=3))
+    stricter = RULES.model_copy(
+        update={"segments": RULES.segments.model_copy(update={"ballast_max_active_months": 3})}
+    )
     clients = pd.DataFrame([client(abc_class="C", active_months_24m=3)])
     profiles = s.profile_clients(clients, stricter)
     assert s.segment_clients(clients, profiles, stricter, AS_OF)["segment"].iat[0] == "ballast"
