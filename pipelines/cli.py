@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from assets.vocabulary import SEGMENTS, Export, Readiness, RiskLevel
 from pipelines.db import fetch_one
 from pipelines.settings import REPO_ROOT, EnvSettings, from_env
 
@@ -104,11 +105,11 @@ def print_summary(env: EnvSettings) -> None:
         as_of, run_id, config_version = fetch_one(
             con, "select as_of, run_id, config_version from release"
         )
-        segments = con.execute(
-            """select segment, count(*), sum(revenue_t12m)::double from client_segments
-               group by segment order by case segment when 'vip' then 1 when 'strategic' then 2
-               when 'typical' then 3 else 4 end"""
+        rows = con.execute(
+            "select segment, count(*), sum(revenue_t12m)::double from client_segments "
+            "group by segment"
         ).fetchall()
+        segments = sorted(rows, key=lambda r: SEGMENTS.index(r[0]))
         loads = con.execute(
             "select source, rows_read, rows_loaded, rows_rejected from load_report order by source"
         ).fetchall()
@@ -124,8 +125,9 @@ def print_summary(env: EnvSettings) -> None:
         ]
         risk = fetch_one(
             con,
-            """select count(*) filter (where risk_level = 'high'),
+            """select count(*) filter (where risk_level = ?),
                       coalesce(sum(revenue_at_risk), 0)::double from client_segments""",
+            [RiskLevel.HIGH.value],
         )
         flags = con.execute(
             "select flag, count(*) from retention_risks group by flag order by 2 desc, 1"
@@ -134,8 +136,9 @@ def print_summary(env: EnvSettings) -> None:
             con,
             """select count(*) filter (where bant_rank is not null),
                       count(*) filter (where excluded_reason is not null),
-                      count(*) filter (where readiness = 'hot' and bant_rank is not null)
+                      count(*) filter (where readiness = ? and bant_rank is not null)
                from lead_rankings""",
+            [Readiness.HOT.value],
         )
     print(f"\nPublished {path}\n  as_of {as_of}, run {run_id}, rules {config_version}\n")
     print(f"  {'segment':<10}{'clients':>10}{'revenue_t12m':>22}")
@@ -157,7 +160,7 @@ def print_summary(env: EnvSettings) -> None:
         f"\n  retention risk: {risk[0]:,} clients at high risk, revenue at risk "
         f"{risk[1]:,.2f}; flags: " + (", ".join(f"{f} {n:,}" for f, n in flags) or "none")
     )
-    if "leads" in absent:
+    if Export.LEADS in absent:
         print("  leads: none ranked (no leads export tonight)")
     else:
         print(

@@ -10,6 +10,7 @@ from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
 from assets.config import RulesConfig, load_rules
+from assets.vocabulary import RevenueSource
 from pipelines.db import fetch_one
 from pipelines.settings import PUBLISHED_FILE, EnvSettings
 
@@ -95,7 +96,7 @@ class NightSettings(ConfigurableResource):
                 raise Failure(
                     f"as_of {self.as_of!r} is not a date in format YYYY-MM-DD", allow_retries=False
                 ) from exc
-        if rules.revenue.source == "won_deals":
+        if rules.revenue.source == RevenueSource.WON_DEALS:
             # The latest close date of a won deal (as int_deals_defaulted says won); only when
             # none has one, the latest expected close date that dates a won deal's line.
             latest = fetch_one(

@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from assets.segments import vip_rank_cutoff
+from assets.vocabulary import Severity
 from expectations.client_segments import ClientSegmentsExpectations, validate_client_segments
 from expectations.lead_rankings import validate_lead_rankings
 from expectations.retention_risks import validate_retention_risks
@@ -206,7 +207,7 @@ def build_quality_gates(marts: Marts) -> list[AssetChecksDefinition]:
             client_risk = con.sql(
                 f"""select r.account_id, r.risk_score, r.risk_level,
                            coalesce(sum(f.severity_points), 0)::integer as flag_points,
-                           coalesce(bool_or(f.severity = 'high'
+                           coalesce(bool_or(f.severity = '{Severity.HIGH}'
                                             and p.segment in ({escalating})), false) as escalated
                     from {relation(CLIENT_RISK)} as r
                     join {relation(CLIENT_PROFILES)} as p using (account_id)

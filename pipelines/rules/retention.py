@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from assets import retention as rules_retention
+from assets.vocabulary import RETENTION_FLAGS, RiskLevel
 from pipelines.db import fetch_one
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
@@ -58,11 +59,9 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
                 kinds={"python", "pandas", "duckdb"},
                 description=(
                     "One row per client and fired retention-risk flag (DOMAIN 7: "
-                    "revenue_decline, lapsed, payment_delay, contract_expiring, "
-                    "product_contraction, low_satisfaction, no_contact, decision_maker_lost, "
-                    "ownership_change) with severity, evidence in words and figures and the "
-                    "recommended action. A flag whose input file is absent tonight is skipped "
-                    "with a logged note."
+                    f"{', '.join(RETENTION_FLAGS)}) with severity, evidence in words and "
+                    "figures and the recommended action. A flag whose input file is absent "
+                    "tonight is skipped with a logged note."
                 ),
             ),
             AssetSpec(
@@ -149,7 +148,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
                     join {signals_table} as s using (account_id)
                     group by r.risk_level order by r.risk_level"""
             ).df()
-        at_risk = float(levels.loc[levels["risk_level"] == "high", "revenue"].sum())
+        at_risk = float(levels.loc[levels["risk_level"] == RiskLevel.HIGH, "revenue"].sum())
         flag_table = "| flag | severity | clients | their revenue_t12m |\n|---|---|---:|---:|\n" + (
             "\n".join(
                 f"| {r.flag} | {r.severity} | {r.clients} | {r.revenue:,.0f} |"

@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from assets import segments as rules_segments
-from assets.config import SEGMENTS
+from assets.vocabulary import SEGMENTS, SIZE_TIERS, RiskLevel
 from pipelines.db import fetch_one
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.marts.models import Marts, relation
@@ -130,8 +130,9 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         owners=[OWNER],
         kinds={"python", "pandas", "duckdb"},
         description=(
-            "One row per client of the night's base: size_tier (employees, else annual revenue "
-            "bands), corporate_tier (top100 / key_1..3 / mass by revenue_rank), growth "
+            f"One row per client of the night's base: size_tier ({' / '.join(SIZE_TIERS)}; "
+            "employees, else annual revenue bands), corporate_tier (top100 / key_1.. "
+            "key_<corporate_tiers.key_levels> / mass by revenue_rank), growth "
             "potential with the criteria that fired (DOMAIN 4 and 6), and the segment with "
             "its reason and service model (DOMAIN 5, first matching rule wins)."
         ),
@@ -166,7 +167,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         kinds={"python", "duckdb"},
         description=(
             "The published per-client table: one row per client of the night's base with its "
-            "segment (vip / strategic / typical / ballast) and the reason in words and figures, "
+            f"segment ({' / '.join(SEGMENTS)}) and the reason in words and figures, "
             "service model, ABC class, revenue fields, tiers, and retention risk (risk_score, "
             "risk_level, risk_flags, revenue_at_risk). Staged in the warehouse; published only "
             "after the blocking quality gate passes."
@@ -187,7 +188,8 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
                            p.growth_potential, p.size_tier, p.corporate_tier, d.industry,
                            d.region, d.owner, r.risk_score::integer as risk_score, r.risk_level,
                            r.risk_flags::varchar[] as risk_flags,
-                           (case when r.risk_level = 'high' then d.revenue_t12m else 0 end)
+                           (case when r.risk_level = '{RiskLevel.HIGH}'
+                                 then d.revenue_t12m else 0 end)
                                ::decimal(18, 2) as revenue_at_risk,
                            ?::varchar as run_id, ?::varchar as config_version
                     from {dim_clients} as d
