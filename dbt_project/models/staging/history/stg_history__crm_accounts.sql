@@ -1,5 +1,6 @@
--- The CRM accounts snapshot of every night as the history asset wrote it (raw values,
--- not cleaned: the snapshot is a copy of raw.accounts), renamed only.
+-- The CRM accounts snapshot of every night as the history asset wrote it (a copy of
+-- raw.accounts), cleaned as stg_crm__accounts cleans tonight's accounts: retention
+-- compares the two, so " C1" kept last night and "C1" tonight are the same parent.
 with source as (
     select * from {{ source('history', 'crm_accounts') }}
 ),
@@ -9,12 +10,12 @@ renamed as (
         as_of as snapshot_as_of,
         account_id,
         account_name,
-        parent_account_id,
+        nullif(trim(parent_account_id), '') as parent_account_id,
         owner,
-        industry,
+        lower(trim(industry)) as industry,
         region,
         employees,
-        potential
+        lower(potential) as potential
     from source
 )
 
