@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test ui lint bench clean
+.PHONY: install run test test-fast ui lint bench clean
 
 # Creates the virtual environment and installs the pinned ranges of pyproject.toml
 # (uv when it can be had: about 10 s instead of 90 s with pip), then parses the dbt
@@ -28,12 +28,22 @@ run: install  ## the nightly job once, end to end (sample exports unless SEGMENT
 test: install  ## the whole test suite
 	$(BIN)/pytest
 
+# The pure business-rule and loader tests (no Dagster job, no dbt), about 20 s: the files
+# named in FAST_FILES of tests/conftest.py, which gives their tests the `fast` marker.
+test-fast: install  ## the fast tests only (pytest -m fast)
+	$(BIN)/pytest -m fast
+
 ui: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/segments ui
 
+# Python style (ruff), the dbt models' SQL (sqlfluff, configured in .sqlfluff: compiles
+# with dbt against an in-memory database, never the warehouse) and the business rules'
+# and quality suites' types (mypy, [tool.mypy] in pyproject.toml).
 lint: install
 	$(BIN)/ruff check pipelines assets expectations sample_data tests benchmarks
 	$(BIN)/ruff format --check pipelines assets expectations sample_data tests benchmarks
+	$(BIN)/sqlfluff lint dbt_project/models
+	$(BIN)/mypy assets expectations
 
 bench: install  ## benchmark at 100,000 clients against a plain DuckDB baseline
 	$(BIN)/python -m benchmarks.run_benchmark --clients 100000

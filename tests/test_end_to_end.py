@@ -2,7 +2,8 @@
 a generated sample, checked against DOMAIN sections 2-6 and 9 on the published tables.
 
 Revenue is recomputed here independently, with pandas straight from the export CSVs.
-The stateful tests (failed gate, publish-only, a second night) come last in the file.
+The tests that run the job again (failed gate, publish-only, a second night) run it on
+a private copy of the shared run (conftest's `e2e_copy`), so no test depends on the order.
 """
 
 import dataclasses
@@ -320,19 +321,19 @@ def _segments_and_publish_keys():
     ]
 
 
-def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp_path):
+def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_copy, tmp_path):
     from pipelines.definitions import nightly_job
 
-    job = e2e_run["job"]
-    before = e2e_run["publish"].read_bytes()
+    job = e2e_copy["job"]
+    before = e2e_copy["publish"].read_bytes()
     strict = yaml.safe_load((REPO_ROOT / "config" / "segmentation.yml").read_text())
     strict["quality"]["min_clients"] = 10**9
     strict_path = tmp_path / "strict.yml"
     strict_path.write_text(yaml.safe_dump(strict))
 
-    strict_job = nightly_job(dataclasses.replace(e2e_run["env"], rules_path=strict_path))
+    strict_job = nightly_job(dataclasses.replace(e2e_copy["env"], rules_path=strict_path))
     failed = strict_job.execute_in_process(
-        instance=e2e_run["instance"],
+        instance=e2e_copy["instance"],
         raise_on_error=False,
         asset_selection=_segments_and_publish_keys(),
     )
@@ -349,52 +350,56 @@ def test_failed_gate_leaves_the_previous_publication_byte_identical(e2e_run, tmp
         for m in [m.event_specific_data.materialization]
     }
     assert AssetKey(["publish", "segments_release"]) not in materialized
-    assert e2e_run["publish"].read_bytes() == before
+    assert e2e_copy["publish"].read_bytes() == before
 
     # A run that selects only publication after the failed audit publishes nothing.
     publish_only = job.execute_in_process(
-        instance=e2e_run["instance"],
+        instance=e2e_copy["instance"],
         raise_on_error=False,
         asset_selection=PUBLICATION,
     )
     assert not publish_only.success
     message = failure_messages(publish_only)
     assert "latest audit" in message and "Nothing was published" in message
-    assert e2e_run["publish"].read_bytes() == before
+    assert e2e_copy["publish"].read_bytes() == before
 
     # A passing audit again, then a table changed after it: still not published.
     restored = job.execute_in_process(
-        instance=e2e_run["instance"],
+        instance=e2e_copy["instance"],
         raise_on_error=False,
         asset_selection=_segments_and_publish_keys(),
     )
     assert restored.success
-    with duckdb.connect(str(e2e_run["warehouse"])) as con:
+    with duckdb.connect(str(e2e_copy["warehouse"])) as con:
         con.execute(
             "update segmentation.client_segments set segment = 'vip' where segment = 'ballast'"
         )
-    republished = e2e_run["publish"].read_bytes()
+    republished = e2e_copy["publish"].read_bytes()
     tampered = job.execute_in_process(
-        instance=e2e_run["instance"],
+        instance=e2e_copy["instance"],
         raise_on_error=False,
         asset_selection=PUBLICATION,
     )
     assert not tampered.success
     assert "changed since its last passing audit" in failure_messages(tampered)
-    assert e2e_run["publish"].read_bytes() == republished
+    assert e2e_copy["publish"].read_bytes() == republished
 
 
-def test_a_second_night_with_as_of_from_run_config(e2e_run):
+def test_a_second_night_with_as_of_from_run_config(e2e_copy, e2e_run, as_of):
     night = dt.date(2026, 6, 30)
-    result = e2e_run["job"].execute_in_process(
-        instance=e2e_run["instance"],
+    shared_before = e2e_run["publish"].read_bytes()
+    result = e2e_copy["job"].execute_in_process(
+        instance=e2e_copy["instance"],
         raise_on_error=False,
         run_config={"resources": {"night": {"config": {"as_of": night.isoformat()}}}},
     )
     assert result.success
-    release = published(e2e_run, "select as_of, run_id from release").iloc[0]
+    release = published(e2e_copy, "select as_of, run_id from release").iloc[0]
     assert release["as_of"].date() == night and release["run_id"] == result.run_id
-    latest = published(e2e_run, "select max(revenue_month) as m from client_revenue_monthly")
+    latest = published(e2e_copy, "select max(revenue_month) as m from client_revenue_monthly")
     assert latest["m"].iat[0].date() == dt.date(2026, 6, 1)
-    assert not Path(f"{e2e_run['publish']}.wal").exists()
-    assert not list(e2e_run["publish"].parent.glob(".*.tmp"))
+    assert not Path(f"{e2e_copy['publish']}.wal").exists()
+    assert not list(e2e_copy["publish"].parent.glob(".*.tmp"))
+    # The night ran on the copy: the shared run's publication is as the session made it.
+    assert e2e_run["publish"].read_bytes() == shared_before
+    assert published(e2e_run, "select as_of from release")["as_of"].iat[0].date() == as_of

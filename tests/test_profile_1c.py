@@ -7,15 +7,13 @@ system, invoice lines and accounts from one register, revenue in roubles."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 from openpyxl import Workbook
+from support import run_exports
 
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import ContractError, RowRules, find_export, load_export
@@ -167,30 +165,29 @@ def test_a_title_row_above_the_header_is_refused_naming_what_was_found(contract,
 
 
 def test_the_nightly_job_publishes_1c_revenue_per_client(tmp_path):
+    """Through `segments run` itself, in this process (the suite's one such run): its
+    exit code and the summary it prints, as a user sees them."""
     landing = tmp_path / "exports"
     landing.mkdir()
     write_workbook(landing / "Реализация товаров и услуг.xlsx")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    env.update(
-        SEGMENTS_EXPORTS_DIR=str(landing),
-        SEGMENTS_DATA_DIR=str(tmp_path / "data"),
-        SEGMENTS_PUBLISH_DIR=str(tmp_path / "publish"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        SEGMENTS_PROFILE="1c",
-        SEGMENTS_AS_OF=AS_OF.isoformat(),
-        SEGMENTS_REVENUE_SOURCE="invoices",
-        SEGMENTS_REPORTING_CURRENCY="RUB",
+    night = run_exports(
+        tmp_path,
+        landing,
+        profile="1c",
+        as_of=AS_OF,
+        revenue_source="invoices",
+        reporting_currency="RUB",
+        via_cli=True,
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    with duckdb.connect(str(tmp_path / "publish" / "segments.duckdb"), read_only=True) as con:
+    assert night.exit_code == 0, night.explain()
+    summary = night.summary.splitlines()
+    assert summary[1] == f"Published {tmp_path / 'publish' / 'segments.duckdb'}"
+    assert summary[2].startswith(f"  as_of {AS_OF.isoformat()}, run ")
+    # The two clients below, one line per segment: clients and revenue_t12m.
+    assert "  vip                1          1,525,000.50" in summary
+    assert "  typical            1            549,999.99" in summary
+    assert "  leads: none ranked (no leads export tonight)" in summary
+    with duckdb.connect(str(night.published), read_only=True) as con:
         rows = con.execute(
             "select account_id, account_name, as_of::varchar, revenue_t12m::varchar, "
             "revenue_prev_t12m::varchar from client_segments order by account_id"

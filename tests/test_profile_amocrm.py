@@ -8,14 +8,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
 import pytest
+from support import run_exports
 
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import RowRules, find_export, load_export
@@ -146,27 +144,16 @@ def test_contacts_are_the_people_of_a_company(contract):
 def test_the_nightly_job_publishes_won_deal_revenue_per_company(tmp_path):
     landing = tmp_path / "exports"
     shutil.copytree(FIXTURES, landing, ignore=shutil.ignore_patterns("*.md"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    env.update(
-        SEGMENTS_EXPORTS_DIR=str(landing),
-        SEGMENTS_DATA_DIR=str(tmp_path / "data"),
-        SEGMENTS_PUBLISH_DIR=str(tmp_path / "publish"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        SEGMENTS_PROFILE="amocrm",
-        SEGMENTS_AS_OF=AS_OF.isoformat(),
-        SEGMENTS_REVENUE_SOURCE="won_deals",
-        SEGMENTS_REPORTING_CURRENCY="RUB",
+    night = run_exports(
+        tmp_path,
+        landing,
+        profile="amocrm",
+        as_of=AS_OF,
+        revenue_source="won_deals",
+        reporting_currency="RUB",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    with duckdb.connect(str(tmp_path / "publish" / "segments.duckdb"), read_only=True) as con:
+    assert night.success, night.explain()
+    with duckdb.connect(str(night.published), read_only=True) as con:
         rows = con.execute(
             "select account_id, as_of::varchar, revenue_t12m::varchar, "
             "revenue_prev_t12m::varchar from client_segments order by account_id"

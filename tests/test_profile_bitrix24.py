@@ -8,14 +8,12 @@ from won deals in RUB, converted with an fx_rates.csv in the contract's layout."
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
+from support import run_exports
 
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import ContractError, RowRules, find_export, load_export
@@ -214,27 +212,16 @@ def rub(amount: str, rate_to_reporting: str | None = None, units: str | None = N
 def test_the_nightly_job_segments_the_portal_from_its_won_deals_in_rubles(tmp_path):
     exports = tmp_path / "exports"
     shutil.copytree(ENGLISH, exports)  # the deal and lead exports, and fx_rates.csv
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    env.update(
-        SEGMENTS_EXPORTS_DIR=str(exports),
-        SEGMENTS_DATA_DIR=str(tmp_path / "data"),
-        SEGMENTS_PUBLISH_DIR=str(tmp_path / "publish"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        SEGMENTS_PROFILE="bitrix24",
-        SEGMENTS_REVENUE_SOURCE="won_deals",
-        SEGMENTS_REPORTING_CURRENCY="RUB",
-        SEGMENTS_AS_OF=AS_OF.isoformat(),
+    night = run_exports(
+        tmp_path,
+        exports,
+        profile="bitrix24",
+        revenue_source="won_deals",
+        reporting_currency="RUB",
+        as_of=AS_OF,
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    with duckdb.connect(str(tmp_path / "publish" / "segments.duckdb"), read_only=True) as con:
+    assert night.success, night.explain()
+    with duckdb.connect(str(night.published), read_only=True) as con:
         segments = con.execute(
             "select account_id, account_name, revenue_t12m from client_segments order by 1"
         ).fetchall()

@@ -9,14 +9,13 @@ import datetime as dt
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from support import run_exports
 
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import ContractError, RowRules, find_export, load_export
@@ -164,27 +163,16 @@ def test_the_default_deals_layout_is_refused_naming_the_company_column(contract,
 
 def test_the_nightly_job_segments_the_portal_from_its_won_deals(tmp_path):
     exports = landing_copy(tmp_path / "exports")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    env.update(
-        SEGMENTS_EXPORTS_DIR=str(exports),
-        SEGMENTS_DATA_DIR=str(tmp_path / "data"),
-        SEGMENTS_PUBLISH_DIR=str(tmp_path / "publish"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        SEGMENTS_PROFILE="hubspot",
-        SEGMENTS_REVENUE_SOURCE="won_deals",
-        SEGMENTS_REPORTING_CURRENCY="USD",  # the portal's one currency: no fx rates
-        SEGMENTS_AS_OF=AS_OF.isoformat(),
+    night = run_exports(
+        tmp_path,
+        exports,
+        profile="hubspot",
+        revenue_source="won_deals",
+        reporting_currency="USD",  # the portal's one currency: no fx rates
+        as_of=AS_OF,
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    with duckdb.connect(str(tmp_path / "publish" / "segments.duckdb"), read_only=True) as con:
+    assert night.success, night.explain()
+    with duckdb.connect(str(night.published), read_only=True) as con:
         segments = con.execute(
             "select account_id, account_name, revenue_t12m from client_segments order by 1"
         ).fetchall()

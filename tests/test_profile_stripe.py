@@ -5,14 +5,12 @@ the real nightly job on them: Stripe as the billing system, customers as account
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
+from support import run_exports
 
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import RowRules, find_export, load_export
@@ -135,27 +133,16 @@ def test_the_nightly_job_publishes_stripe_revenue_per_customer(tmp_path):
     (landing / "fx_rates.csv").write_text(
         f"rate_date,currency,rate_to_reporting\n2026-01-01,EUR,{EUR_RATE}\n", encoding="utf-8"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    env.update(
-        SEGMENTS_EXPORTS_DIR=str(landing),
-        SEGMENTS_DATA_DIR=str(tmp_path / "data"),
-        SEGMENTS_PUBLISH_DIR=str(tmp_path / "publish"),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        SEGMENTS_PROFILE="stripe",
-        SEGMENTS_AS_OF=AS_OF.isoformat(),
-        SEGMENTS_REVENUE_SOURCE="invoices",
-        SEGMENTS_REPORTING_CURRENCY="USD",
+    night = run_exports(
+        tmp_path,
+        landing,
+        profile="stripe",
+        as_of=AS_OF,
+        revenue_source="invoices",
+        reporting_currency="USD",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-    with duckdb.connect(str(tmp_path / "publish" / "segments.duckdb"), read_only=True) as con:
+    assert night.success, night.explain()
+    with duckdb.connect(str(night.published), read_only=True) as con:
         rows = con.execute(
             "select account_id, as_of::varchar, revenue_t12m::varchar, "
             "revenue_prev_t12m::varchar from client_segments order by account_id"

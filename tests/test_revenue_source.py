@@ -2,29 +2,25 @@
 won_deals), reported in another currency (SEGMENTS_REPORTING_CURRENCY), with rates
 given as units of the currency per reporting unit (fx_rates.units_per_reporting).
 
-Each scenario runs the real nightly job in its own process (`segments run`), because
-the SEGMENTS_* variables are read when the code location loads; the published
-figures are then recomputed here independently, with Python's Decimal, to the cent.
-Both runs start together so that the two start-ups overlap.
+Each scenario runs the real nightly job once, in this process, with the settings its
+SEGMENTS_* variables give (tests/support.py run_exports); the published figures are
+then recomputed here independently, with Python's Decimal, to the cent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from support import Night, run_exports
 
 from assets.config import load_rules
 from pipelines.settings import REPO_ROOT
 
-SEGMENTS = str(Path(sys.executable).with_name("segments"))
 MAVEN = REPO_ROOT / "tests" / "fixtures" / "realdata" / "maven_crm"
 CENT = Decimal("0.01")
 
@@ -65,56 +61,24 @@ def _write_landing(folder: Path) -> None:
     (folder / "fx_rates.csv").write_text(RATES, encoding="utf-8")
 
 
-def _start(root: Path, exports: Path, **env: str) -> subprocess.Popen:
-    variables = {k: v for k, v in os.environ.items() if not k.startswith(("SEGMENTS_", "DAGSTER_"))}
-    variables.update(
-        SEGMENTS_EXPORTS_DIR=str(exports),
-        SEGMENTS_DATA_DIR=str(root / "data"),
-        SEGMENTS_PUBLISH_DIR=str(root / "publish"),
-        DAGSTER_HOME=str(root / "dagster_home"),
-        **env,
-    )
-    return subprocess.Popen(
-        [SEGMENTS, "run"],
-        cwd=REPO_ROOT,
-        env=variables,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _finish(process: subprocess.Popen, root: Path) -> dict:
-    output, _ = process.communicate(timeout=300)
-    assert process.returncode == 0, output[-6000:]
-    return {
-        "output": output,
-        "published": root / "publish" / "segments.duckdb",
-        "warehouse": root / "data" / "warehouse.duckdb",
-    }
+WON = {"revenue_source": "won_deals", "reporting_currency": "USD"}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def own_run(tmp_path_factory) -> Night:
     own = tmp_path_factory.mktemp("won-deals")
     _write_landing(own / "exports")
+    night = run_exports(own, own / "exports", **WON)
+    assert night.success, night.explain()
+    return night
+
+
+@pytest.fixture(scope="module")
+def maven_run(tmp_path_factory) -> Night:
     maven = tmp_path_factory.mktemp("maven-won-deals")
-    won = {"SEGMENTS_REVENUE_SOURCE": "won_deals", "SEGMENTS_REPORTING_CURRENCY": "USD"}
-    started = {
-        "own": (_start(own, own / "exports", **won), own),
-        "maven": (_start(maven, MAVEN, SEGMENTS_PROFILE="maven_crm", **won), maven),
-    }
-    return {name: (process, root) for name, (process, root) in started.items()}
-
-
-@pytest.fixture(scope="module")
-def own_run(runs):
-    return _finish(*runs["own"])
-
-
-@pytest.fixture(scope="module")
-def maven_run(runs):
-    return _finish(*runs["maven"])
+    night = run_exports(maven, MAVEN, profile="maven_crm", **WON)
+    assert night.success, night.explain()
+    return night
 
 
 def read(path: Path, sql: str) -> pd.DataFrame:
@@ -147,7 +111,7 @@ def expected_windows(as_of: dt.date) -> dict[str, tuple[Decimal, Decimal]]:
 
 def test_won_deals_are_the_revenue_divided_by_units_per_reporting_to_the_cent(own_run):
     segments = read(
-        own_run["published"],
+        own_run.published,
         "select account_id, as_of, revenue_t12m::varchar as t12m, "
         "revenue_prev_t12m::varchar as prev from client_segments order by account_id",
     )
@@ -166,7 +130,7 @@ def test_won_deals_are_the_revenue_divided_by_units_per_reporting_to_the_cent(ow
 
 def test_each_won_deal_is_one_paid_line_and_the_undatable_one_is_listed(own_run):
     lines = read(
-        own_run["warehouse"],
+        own_run.warehouse,
         "select invoice_id, line_no, status, currency, fx_units_per_reporting::double as units, "
         "amount_reporting::varchar as usd, revenue_source from marts.fct_invoice_lines "
         "order by invoice_id",
@@ -179,7 +143,7 @@ def test_each_won_deal_is_one_paid_line_and_the_undatable_one_is_listed(own_run)
         assert Decimal(row.usd) == to_usd(deal[3], deal[4]), deal
     assert lines.loc[lines["currency"] == "USD", "units"].isna().all()
     excluded = read(
-        own_run["warehouse"],
+        own_run.warehouse,
         "select deal_id, reason from intermediate.int_won_deals_excluded_from_revenue",
     )
     assert list(excluded["deal_id"]) == ["D09"]
@@ -190,7 +154,7 @@ def test_the_reporting_currency_reaches_python_and_dbt(own_run):
     # dbt: the open USD deal is pipeline at rate 1 in USD; the COP lines were divided.
     # (negotiation: the default probability 0.7).
     pipeline = read(
-        own_run["warehouse"],
+        own_run.warehouse,
         "select account_id, weighted_open_pipeline::varchar as p from marts.dim_clients "
         "where open_deals > 0",
     )
@@ -198,7 +162,7 @@ def test_the_reporting_currency_reaches_python_and_dbt(own_run):
     # Python: the ingest took USD as needing no rate (the USD deals loaded and count),
     # and the reporting currency is what dbt was given.
     manifest = read(
-        own_run["warehouse"],
+        own_run.warehouse,
         "select distinct currency, fx_rate::double as rate from marts.fct_invoice_lines "
         "where fx_units_per_reporting is null",
     )
@@ -246,7 +210,7 @@ def test_maven_crm_publishes_segments_from_its_won_deals(maven_run):
     )
 
     segments = read(
-        maven_run["published"],
+        maven_run.published,
         "select account_id, as_of, segment, revenue_t12m::varchar as t12m from client_segments",
     )
     assert set(segments["as_of"].dt.date) == {as_of}
