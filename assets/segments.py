@@ -211,7 +211,7 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
     ballast_why: pd.Series = pd.Series(
         np.where(
             one_off,
-            active.astype(str) + " active month(s) in 24",
+            active.astype(str) + f" active month(s) in {rules.revenue.activity_months}",
             "last invoice "
             + last_invoice.dt.strftime("%Y-%m-%d").fillna("")
             + f", over {seg.ballast_lapsed_days} days before as_of",

@@ -267,3 +267,17 @@ def test_thresholds_come_from_config():
     profiles = s.profile_clients(clients, stricter)
     assert s.segment_clients(clients, profiles, stricter, AS_OF)["segment"].iat[0] == "ballast"
     assert s.segment_clients(clients, profiles, RULES, AS_OF)["segment"].iat[0] == "typical"
+
+
+def test_the_ballast_reason_names_the_configured_activity_window():
+    """revenue.activity_months is the window active_months_24m counts in; the reason
+    says the configured one, not the default's 24."""
+    clients = pd.DataFrame([client(abc_class="C", active_months_24m=1)])
+    profiles = s.profile_clients(clients, RULES)
+    default = s.segment_clients(clients, profiles, RULES, AS_OF)["segment_reason"].iat[0]
+    assert "1 active month(s) in 24" in default
+    shorter = RULES.model_copy(
+        update={"revenue": RULES.revenue.model_copy(update={"activity_months": 18})}
+    )
+    reason = s.segment_clients(clients, profiles, shorter, AS_OF)["segment_reason"].iat[0]
+    assert "1 active month(s) in 18" in reason
