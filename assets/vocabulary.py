@@ -182,6 +182,7 @@ class Export(StrEnum):
     ACCOUNTS = "accounts"
     CONTACTS = "contacts"
     DEALS = "deals"
+    DEAL_STAGE_HISTORY = "deal_stage_history"
     LEADS = "leads"
     ACTIVITIES = "activities"
     FEEDBACK = "feedback"

@@ -94,6 +94,14 @@ PRODUCTS = [
 STAGES = np.array(
     ["first_contact", "needs_analysis", "presentation", "objections", "negotiation", "contract"]
 )
+# The full pipeline in order: the open stages, then the two ends.
+PIPELINE = np.r_[STAGES, ["won", "lost"]]
+# Furthest open stage a lost deal reached: lower stages likelier, so conversion falls
+# along the funnel.
+LOST_AT_WEIGHTS = np.array([0.30, 0.24, 0.18, 0.13, 0.09, 0.06])
+# Stage changes fall in working hours: from 09:00, for nine hours.
+WORK_START = 9 * 3600
+WORK_SECONDS = 9 * 3600
 TITLES = [
     ("Генеральный директор", "decision_maker"),
     ("CEO", "decision_maker"),
@@ -474,6 +482,77 @@ def _crm(spec: SampleSpec, clients: pd.DataFrame, rng) -> dict[str, pd.DataFrame
     }
 
 
+def _deal_stage_history(spec: SampleSpec, deals: pd.DataFrame) -> pd.DataFrame:
+    """One row per time a deal entered a stage, consistent with deals.csv.
+
+    Drawn from a generator of its own, so that adding this file left every other file
+    byte-identical to what the same seed gave before it existed."""
+    rng = np.random.default_rng([spec.seed, 0x5747])  # "SH": stage history
+    d = len(deals)
+    won = deals["is_won"].to_numpy(bool)
+    closed = deals["is_closed"].to_numpy(bool)
+    # Furthest open stage: a won deal went through contract, an open one is where it is.
+    lost_at = rng.choice(len(STAGES), d, p=LOST_AT_WEIGHTS)
+    top = np.where(
+        won,
+        len(STAGES) - 1,
+        np.where(closed, lost_at, pd.Index(STAGES).get_indexer(deals["stage"])),
+    )
+    # About 10% of all deals skip one stage between first_contact and the furthest one
+    # (70% of the deals have such a stage, hence 0.14).
+    skipped = np.where((top >= 2) & (rng.random(d) < 0.14), rng.integers(1, np.maximum(top, 2)), -1)
+    # About 5% of the deals date from before the CRM kept history.
+    no_history = rng.random(d) < 0.05
+
+    per_deal = top + 1 + closed
+    deal = np.repeat(np.arange(d), per_deal)
+    step = np.arange(len(deal)) - np.repeat(np.cumsum(per_deal) - per_deal, per_deal)
+    end_code = np.where(won, len(STAGES), len(STAGES) + 1)[deal]
+    stage = np.where(step <= top[deal], step, end_code)
+    keep = (stage != skipped[deal]) & ~no_history[deal]
+    deal, stage = deal[keep], stage[keep]
+    is_end = stage >= len(STAGES)
+
+    # Times in working seconds since the epoch (WORK_SECONDS a day): strictly increasing
+    # working-hour positions map back to strictly increasing timestamps.
+    def day(values) -> np.ndarray:
+        return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+    last_day = np.datetime64(spec.end_date, "D").astype(np.int64)
+    t0 = day(deals["created_at"]) * WORK_SECONDS + rng.integers(0, WORK_SECONDS, d)
+    t1 = np.where(
+        closed,
+        day(deals["closed_at"].where(closed, spec.end_date)) * WORK_SECONDS
+        + rng.integers(0, WORK_SECONDS, d),
+        (last_day + 1) * WORK_SECONDS,  # open deals: before the end date is over
+    )
+    # Room for the stages in between; it stays on the closing day (closed_at > created_at).
+    t1 = np.maximum(t1, t0 + len(PIPELINE))
+    # The stages in between at sorted uniform points of (t0, t1); adding their rank
+    # keeps two of them from falling on the same second.
+    u = np.where(step[keep] == 0, -1.0, np.where(is_end, 2.0, rng.random(len(deal))))
+    u = u[np.lexsort((u, deal))]
+    rank = pd.Series(deal).groupby(deal).cumcount().to_numpy()
+    between = top - (skipped >= 0)  # stages strictly between first_contact and the end
+    pos = np.where(
+        rank == 0,
+        t0[deal],
+        np.where(
+            is_end,
+            t1[deal],
+            t0[deal] + rank + (u * (t1 - t0 - between - 1)[deal]).astype(np.int64),
+        ),
+    )
+    changed_at = (pos // WORK_SECONDS) * 86400 + WORK_START + pos % WORK_SECONDS
+    return pd.DataFrame(
+        {
+            "deal_id": deals["deal_id"].to_numpy()[deal],
+            "stage": PIPELINE[stage],
+            "changed_at": changed_at.astype("datetime64[s]"),
+        }
+    )
+
+
 def generate(out_dir: Path, spec: SampleSpec = SampleSpec()) -> dict[str, int]:
     """Write every export file of the generic contract into out_dir; returns rows per file."""
     rng = np.random.default_rng(spec.seed)
@@ -485,11 +564,15 @@ def generate(out_dir: Path, spec: SampleSpec = SampleSpec()) -> dict[str, int]:
     frames["products"] = pd.DataFrame(
         PRODUCTS, columns=["product_code", "name", "family", "is_standard"]
     )
+    frames["deal_stage_history"] = _deal_stage_history(spec, frames["deals"])
     counts: dict[str, int] = {}
     con = duckdb.connect()
     try:
         for name, frame in frames.items():
             counts[name] = _write_csv(con, frame, out_dir / f"{name}.csv")
+        if spec.defects:
+            path = out_dir / "deal_stage_history.csv"
+            counts["deal_stage_history"] += _append_history_defects(path, frames[path.stem])
         con.register("lines", lines)
         con.register("client_ids", clients[["idx", "account_id"]])
         invoice_sql = """
@@ -538,6 +621,19 @@ def _append_defects(path: Path) -> int:
     return len(defects)
 
 
+def _append_history_defects(path: Path, history: pd.DataFrame) -> int:
+    """Rows a CRM history export carries now and then; each must end up in the rejects."""
+    won = history[history["stage"] == "won"].iloc[0]
+    changed_at = won["changed_at"].strftime("%Y-%m-%d %H:%M:%S")
+    defects = [
+        f"{won['deal_id']},Closed Won,{changed_at}",  # another system's stage name
+        f"{won['deal_id']},negotiation,2026-02-30 11:15:00",  # no such date
+    ]
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(defects) + "\n")
+    return len(defects)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="landing folder to write into")
@@ -551,7 +647,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = SampleSpec(args.clients, args.end_date, args.months, args.seed, not args.no_defects)
     counts = generate(args.out, spec)
     for name, rows in counts.items():
-        log.info("%-14s %10d rows", name, rows)
+        log.info("%-18s %10d rows", name, rows)
     log.info("sample exports written to %s", args.out.resolve())
 
 

@@ -1,8 +1,9 @@
 """The Salesforce profile (config/profiles/salesforce.yml) on a weekly Data Export in
 Salesforce's own layouts (tests/fixtures/native/salesforce, see its README): one CSV per
-object, ISO-8859-1 and UTF-8 files side by side; and the real nightly job on that folder
-with revenue from won opportunities in MXN, COP, PEN and USD, reported in USD (the org's
-corporate currency) through CurrencyType's ConversionRate."""
+object, ISO-8859-1 and UTF-8 files side by side, OpportunityHistory as the deals' stage
+history; and the real nightly job on that folder with revenue from won opportunities in
+MXN, COP, PEN and USD, reported in USD (the org's corporate currency) through
+CurrencyType's ConversionRate."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ A1, A2, A3 = "0015e00000MxNorAAA", "0015e00000MxDisAAA", "0015e00000CoExiAAA"
 A4, A5, A6 = "0015e00000PeAndAAA", "0015e00000UsPacAAA", "0015e00000AgNanAAA"
 DELETED = "deleted in Salesforce (IsDeleted = 1)"
 C1, C3, C5 = "0035e00000Ct001AAA", "0035e00000Ct003AAA", "0035e00000Ct005AAA"
+NO_STAGE_CHANGE = (
+    "no stage change (FromOpportunityStageName = StageName): amount, probability or close date"
+)
+UNMAPPED_STAGE = (
+    "stage not mapped by the profile (the org's own): add it to the stage map and to this "
+    "filter's list in your copy of the profile"
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +57,17 @@ def load(contract, source, landing=FIXTURES):
 
 @pytest.mark.skipif(not LAYOUTS.is_dir(), reason="native_layouts not on this machine")
 @pytest.mark.parametrize(
-    "name", ["Account", "Contact", "Opportunity", "Lead", "Task", "Event", "CurrencyType"]
+    "name",
+    [
+        "Account",
+        "Contact",
+        "Opportunity",
+        "OpportunityHistory",
+        "Lead",
+        "Task",
+        "Event",
+        "CurrencyType",
+    ],
 )
 def test_fixture_headers_are_byte_copies_of_the_real_exports(name):
     header = (LAYOUTS / f"{name}.header.csv").read_bytes().split(b"\n")[0] + b"\n"
@@ -190,6 +208,143 @@ def test_the_test_opportunity_filter_reads_the_name_start_only(contract, tmp_pat
     assert counts(result) == (4, 2, 2, 0)
     kept = con.execute("select deal_id from raw.deals order by 1").fetchall()
     assert kept == [("OPP1",), ("OPP2",)]
+
+
+def stages(con, deal):
+    """A deal's path in raw.deal_stage_history: (stage, changed_at) in time order."""
+    return con.execute(
+        "select stage, changed_at from raw.deal_stage_history where deal_id = ? order by 2",
+        [f"0065e00000Op{deal}AAA"],
+    ).fetchall()
+
+
+def test_opportunity_history_loads_as_deal_stage_history(contract):
+    raw = (FIXTURES / "OpportunityHistory.csv").read_bytes()
+    assert b"Dise\xf1o Propuesta" in raw and b"Negociaci\xf3n" in raw  # ISO-8859-1
+    con, result = load(contract, "deal_stage_history")
+    assert (result.file_name, result.encoding) == ("OpportunityHistory.csv", "iso-8859-1")
+    assert counts(result) == (25, 19, 6, 0)
+    # Op019's two rows went to the recycle bin with it; Op001's close-date change entered
+    # no stage; Negociación, Diseño Propuesta and Perdida are the org's own stages.
+    assert result.filter_reasons == {UNMAPPED_STAGE: 3, DELETED: 2, NO_STAGE_CHANGE: 1}
+    assert result.reject_reasons == {} and result.unmapped_values == {}
+    at = dt.datetime
+    # Won: the standard path; Proposal/Price Quote and Negotiation/Review are both
+    # negotiation (two entries); the close-date change of 2026-02-02 is not one.
+    assert stages(con, "001") == [
+        ("first_contact", at(2025, 9, 1, 11, 20)),
+        ("needs_analysis", at(2025, 9, 15, 10, 2, 41)),
+        ("presentation", at(2025, 10, 20, 17, 45, 9)),
+        ("negotiation", at(2025, 12, 3, 9, 30)),
+        ("negotiation", at(2026, 1, 14, 12, 10, 55)),
+        ("won", at(2026, 2, 27, 16, 41, 30)),
+    ]
+    assert stages(con, "010") == [
+        ("first_contact", at(2025, 9, 1, 11, 20)),
+        ("needs_analysis", at(2026, 1, 12, 15, 0)),
+        ("lost", at(2026, 5, 5, 10, 27, 44)),
+    ]
+    # Stages skipped: from Prospecting straight to Negotiation/Review.
+    assert stages(con, "017") == [
+        ("first_contact", at(2025, 9, 1, 11, 20)),
+        ("negotiation", at(2026, 10, 6, 14, 12)),
+    ]
+    # Objections sent it back to Proposal/Price Quote: negotiation entered twice.
+    assert stages(con, "018") == [
+        ("first_contact", at(2025, 9, 1, 11, 20)),
+        ("presentation", at(2026, 9, 8, 9, 15, 27)),
+        ("negotiation", at(2026, 10, 1, 11, 40)),
+        ("objections", at(2026, 10, 19, 16, 5, 12)),
+        ("negotiation", at(2026, 11, 9, 10, 0)),
+    ]
+    # The org's own stages are not guessed: only the deal's Prospecting row loads.
+    for deal in ("011", "015", "022"):
+        assert stages(con, deal) == [("first_contact", at(2025, 9, 1, 11, 20))], deal
+    assert stages(con, "019") == []  # deleted
+    # The filtered rows, by line (the header is line 1): 7 Op001's close-date change,
+    # 20 Negociación, 22 Diseño Propuesta, 24 Perdida, 25-26 Op019 (IsDeleted = 1).
+    loaded = con.execute("select _source_line from raw.deal_stage_history").fetchall()
+    lines = {line for (line,) in loaded}
+    assert set(range(2, 27)) - lines == {7, 20, 22, 24, 25, 26}
+
+
+def history_file(folder, rows: list[dict[str, str]]) -> None:
+    """An OpportunityHistory.csv in the fixture's layout with these fields set."""
+    header = (FIXTURES / "OpportunityHistory.csv").read_text(encoding="iso-8859-1")
+    header = header.split("\n")[0]
+    cols = header.replace('"', "").split(",")
+    lines = [header]
+    for i, fields in enumerate(rows):
+        row = dict.fromkeys(cols, "")
+        row.update(Id=f"OH{i}", OpportunityId=f"OPP{i}", IsDeleted="0")
+        row.update(fields)
+        lines.append(",".join(f'"{row[c]}"' for c in cols))
+    (folder / "OpportunityHistory.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_every_stage_the_history_maps_loads_and_no_other(contract, tmp_path):
+    """The skip list of known stages and the map name the same stages; the deals' map
+    entries mean the same in the history."""
+    profile = yaml.safe_load(PROFILE.read_text(encoding="utf-8"))["sources"]
+    history_map = profile["deal_stage_history"]["columns"]["stage"]["map"]
+    deals_map = profile["deals"]["columns"]["stage"]["map"]
+    assert history_map == {**deals_map, "Closed Won": "won", "Closed Lost": "lost"}
+    others = ["Firmas", "Interes", "Perdida", "closed won", "Prospect"]
+    names = [*history_map, *others]
+    # One deal per stage, padded as a careless export might be: trimmed before matching.
+    history_file(
+        tmp_path, [{"StageName": f" {n} ", "CreatedDate": "2026-01-05 09:00:00"} for n in names]
+    )
+    con, result = load(contract, "deal_stage_history", tmp_path)
+    assert counts(result) == (len(names), len(history_map), len(others), 0)
+    assert result.filter_reasons == {UNMAPPED_STAGE: len(others)}
+    loaded = dict(con.execute("select deal_id, stage from raw.deal_stage_history").fetchall())
+    assert loaded == {f"OPP{i}": history_map[name] for i, name in enumerate(history_map)}
+
+
+def test_an_orgs_own_stages_load_by_the_documented_recipe(contract, tmp_path):
+    """docs/systems/salesforce.md: in a copy of the profile, add the org's stage to the
+    stage map and to the unmapped-stage filter's list."""
+    own_stages = {"Negociación": "negotiation", "Diseño Propuesta": "presentation"}
+    own_stages["Perdida"] = "lost"
+    profile = yaml.safe_load(PROFILE.read_text(encoding="utf-8"))
+    history = profile["sources"]["deal_stage_history"]
+    history["columns"]["stage"]["map"].update(own_stages)
+    rule = next(s for s in history["skip"] if s["reason"] == UNMAPPED_STAGE)
+    listed = ", ".join(f"'{s}'" for s in own_stages)
+    rule["where"] = rule["where"].replace("'Closed Lost')", f"'Closed Lost', {listed})")
+    own = tmp_path / "our_salesforce.yml"
+    own.write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    spec = load_contract(CONTRACT_PATH, [own])["deal_stage_history"]
+    con = duckdb.connect()
+    result = load_export(con, spec, find_export(FIXTURES, spec), "r", RowRules())
+    assert counts(result) == (25, 22, 3, 0)
+    assert result.filter_reasons == {DELETED: 2, NO_STAGE_CHANGE: 1}
+    assert [s for s, _ in stages(con, "011")] == ["first_contact", "negotiation"]
+    assert [s for s, _ in stages(con, "015")] == ["first_contact", "presentation"]
+    assert [s for s, _ in stages(con, "022")] == ["first_contact", "lost"]
+
+
+def test_a_history_row_without_a_stage_change_is_filtered_only_when_it_says_so(contract, tmp_path):
+    """FromOpportunityStageName is the stage before the change: equal to StageName, the
+    row changed an amount, probability or close date; empty (a deal's first row, or
+    older history), the row loads."""
+    history_file(
+        tmp_path,
+        [
+            {"StageName": "Prospecting", "CreatedDate": "2026-01-05 09:00:00"},
+            {"StageName": "Qualification", "FromOpportunityStageName": "Prospecting",
+             "CreatedDate": "2026-01-06 09:00:00"},
+            {"StageName": "Qualification", "FromOpportunityStageName": "Qualification",
+             "CreatedDate": "2026-01-07 09:00:00", "PrevAmount": "100", "Amount": "120"},
+            {"StageName": "Qualification", "CreatedDate": "2026-01-08 09:00:00"},
+        ],
+    )  # fmt: skip
+    con, result = load(contract, "deal_stage_history", tmp_path)
+    assert counts(result) == (4, 3, 1, 0)
+    assert result.filter_reasons == {NO_STAGE_CHANGE: 1}
+    kept = con.execute("select deal_id from raw.deal_stage_history order by 1").fetchall()
+    assert kept == [("OPP0",), ("OPP1",), ("OPP3",)]
 
 
 def test_lead_export_loads_as_leads(contract):
@@ -386,6 +541,7 @@ def test_nightly_run_on_a_salesforce_export_with_revenue_from_won_deals(tmp_path
         ("activities", "Event.csv", 8, 4, 4, 0),
         ("activities", "Task.csv", 8, 5, 3, 0),
         ("contacts", "Contact.csv", 8, 6, 2, 0),
+        ("deal_stage_history", "OpportunityHistory.csv", 25, 19, 6, 0),
         ("deals", "Opportunity.csv", 22, 19, 2, 1),
         ("fx_rates", "CurrencyType.csv", 5, 5, 0, 0),
         ("fx_rates", "DatedConversionRate.csv", 0, 0, 0, 0),
