@@ -19,6 +19,11 @@ class Marts:
     revenue_monthly: AssetKey
     portfolio_concentration: AssetKey
     source_loads: AssetKey
+    client_product_families: AssetKey
+    product_families: AssetKey
+    products_without_family: AssetKey
+    deals: AssetKey
+    deal_stage_events: AssetKey
 
     @classmethod
     def from_dbt_assets(cls, dbt_assets: AssetsDefinition) -> "Marts":
@@ -34,6 +39,11 @@ MODELS = {
     "revenue_monthly": "fct_client_revenue_monthly",
     "portfolio_concentration": "fct_portfolio_concentration",
     "source_loads": "fct_source_loads",
+    "client_product_families": "fct_client_product_families",
+    "product_families": "dim_product_families",
+    "products_without_family": "fct_products_without_family",
+    "deals": "fct_deals",
+    "deal_stage_events": "fct_deal_stage_events",
 }
 
 

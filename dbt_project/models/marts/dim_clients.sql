@@ -18,6 +18,18 @@ pipeline as (
     select * from {{ ref('int_open_pipeline_by_account') }}
 ),
 
+-- DOMAIN 10's "companies with branches": accounts of tonight's CRM naming the client as
+-- their parent.
+branches as (
+    select
+        parent_account_id as account_id,
+        count(*) as branch_count
+    from accounts
+    where parent_account_id is not null
+        and parent_account_id <> account_id
+    group by parent_account_id
+),
+
 final as (
     select
         revenue.account_id,
@@ -31,6 +43,7 @@ final as (
         accounts.annual_revenue,
         accounts.is_government,
         accounts.parent_account_id,
+        coalesce(branches.branch_count, 0)::integer as branch_count,
         accounts.potential,
         revenue.revenue_t12m::decimal(18, 2) as revenue_t12m,
         revenue.revenue_prev_t12m::decimal(18, 2) as revenue_prev_t12m,
@@ -52,6 +65,7 @@ final as (
     inner join abc using (account_id)
     left join accounts using (account_id)
     left join pipeline using (account_id)
+    left join branches using (account_id)
 )
 
 select * from final
