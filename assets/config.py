@@ -44,6 +44,7 @@ from assets.vocabulary import (
     RevenueSource,
     Segment,
     Severity,
+    SizeTier,
 )
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "segmentation.yml"
@@ -82,6 +83,7 @@ NeedName = Annotated[str, OneOf(Need)]
 ReadinessName = Annotated[str, OneOf(Readiness)]
 LeadSourceName = Annotated[str, OneOf(LeadSource)]
 RevenueSourceName = Annotated[str, OneOf(RevenueSource)]
+SizeTierName = Annotated[str, OneOf(SizeTier)]
 Share = Annotated[float, Field(ge=0, le=1)]
 PositiveShare = Annotated[float, Field(gt=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -425,6 +427,68 @@ class LeadRules(_Section):
         return value
 
 
+class FitTarget(_Section):
+    """Clients a product family fits (DOMAIN 10): every condition given must hold; none
+    given fits every client."""
+
+    industries: tuple[str, ...] = ()
+    size_tiers: tuple[SizeTierName, ...] = ()
+    with_branches: bool = False
+
+    @field_validator("industries")
+    @classmethod
+    def _lower_case(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(industry.strip().lower() for industry in value)
+
+    def words(self) -> str:
+        """The target as a reason says it: "companies with branches, industry trade or
+        government, size tier smb"."""
+        parts = [
+            *(["companies with branches"] if self.with_branches else []),
+            *([f"industry {_one_of(self.industries)}"] if self.industries else []),
+            *([f"size tier {_one_of(self.size_tiers)}"] if self.size_tiers else []),
+        ]
+        return ", ".join(parts) or "every client"
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+class UnlistedFamilies(StrEnum):
+    EVERY_CLIENT = "every_client"
+    SKIP = "skip"
+
+
+class CrossSellRules(_Section):
+    # Family name (as products.family has it, compared case-insensitively) -> targets.
+    families: dict[str, tuple[FitTarget, ...]]
+    unlisted_families: Annotated[str, OneOf(UnlistedFamilies)]
+
+    @field_validator("families")
+    @classmethod
+    def _some_target(
+        cls, value: dict[str, tuple[FitTarget, ...]]
+    ) -> dict[str, tuple[FitTarget, ...]]:
+        empty = [family for family, targets in value.items() if not targets]
+        if empty:
+            raise ValueError(
+                f"each family needs at least one target ({{}} fits every client): {empty}"
+            )
+        return value
+
+    def targets_for(self, family: str) -> tuple[FitTarget, ...]:
+        """The targets of a catalogue family; () when it is not to be offered."""
+        listed = {name.strip().casefold(): targets for name, targets in self.families.items()}
+        targets = listed.get(family.strip().casefold())
+        if targets is not None:
+            return targets
+        return (FitTarget(),) if self.unlisted_families == UnlistedFamilies.EVERY_CLIENT else ()
+
+    def is_listed(self, family: str) -> bool:
+        return family.strip().casefold() in {name.strip().casefold() for name in self.families}
+
+
 class RulesConfig(_Section):
     # Stamped on every published row (config_version).
     version: Text
@@ -437,6 +501,7 @@ class RulesConfig(_Section):
     quality: QualityRules
     retention: RetentionRules
     leads: LeadRules
+    cross_sell: CrossSellRules
 
     @field_validator("version", mode="before")
     @classmethod

@@ -140,6 +140,25 @@ def print_summary(env: EnvSettings) -> None:
                from lead_rankings""",
             [Readiness.HOT.value],
         )
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        # A release published before cross-sell and the funnel existed has neither.
+        white_space = (
+            con.execute(
+                """select product_family, count(*) from cross_sell
+                   group by product_family order by 2 desc, 1 limit 3"""
+            ).fetchall()
+            if "cross_sell" in tables
+            else None
+        )
+        funnel = (
+            con.execute(
+                """select group_value, deals_closed, win_rate, median_cycle_days
+                   from sales_funnel where dimension = 'sub_segment'
+                   and group_value in ('lower', 'upper') order by group_value"""
+            ).fetchall()
+            if "sales_funnel" in tables
+            else None
+        )
     print(f"\nPublished {path}\n  as_of {as_of}, run {run_id}, rules {config_version}\n")
     print(f"  {'segment':<10}{'clients':>10}{'revenue_t12m':>22}")
     for name, clients, revenue in segments:
@@ -166,6 +185,23 @@ def print_summary(env: EnvSettings) -> None:
         print(
             f"  leads: {leads[0]:,} ranked ({leads[2]:,} hot), "
             f"{leads[1]:,} outside the target profile"
+        )
+    if white_space is not None:
+        print(
+            "  cross-sell: top white-space families by clients: "
+            + (", ".join(f"{family} {n:,}" for family, n in white_space) or "none")
+        )
+    if funnel is not None:
+        print(
+            "  sales funnel (deals closed in the window): "
+            + (
+                "; ".join(
+                    f"{group} sub-segment {closed:,} closed, win rate {rate:.0%}, "
+                    + ("no cycle known" if cycle is None else f"median cycle {cycle:g} days")
+                    for group, closed, rate, cycle in funnel
+                )
+                or "no deal closed"
+            )
         )
     print(f"\n  open it read-only: duckdb -readonly {path}\n")
 

@@ -29,6 +29,8 @@ from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
 from pipelines.publish.release import build_release_asset
 from pipelines.quality.gates import audit_log, build_quality_gates
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
+from pipelines.rules.cross_sell import build_cross_sell_assets
+from pipelines.rules.funnel import build_funnel_assets
 from pipelines.rules.leads import build_lead_assets
 from pipelines.rules.retention import build_retention_assets
 from pipelines.rules.segmentation import build_segmentation_assets
@@ -69,6 +71,8 @@ def build_definitions(env: EnvSettings) -> Definitions:
             *build_segmentation_assets(marts),
             *build_retention_assets(marts),
             *build_lead_assets(marts),
+            *build_cross_sell_assets(marts),
+            *build_funnel_assets(marts),
             audit_log,
             build_release_asset(marts),
         ],

@@ -31,6 +31,8 @@ SAMPLE_CLIENTS = 600
 FAST_FILES = (
     "test_bant.py",
     "test_config.py",
+    "test_cross_sell_rules.py",
+    "test_funnel_rules.py",
     "test_fx_precision.py",
     "test_layout.py",
     "test_loader.py",

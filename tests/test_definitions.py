@@ -35,6 +35,9 @@ def test_every_expected_asset_is_defined():
         AssetKey(["segmentation", "client_profiles"]),
         AssetKey(["segmentation", "client_segments"]),
         AssetKey(["segmentation", "segment_mix"]),
+        AssetKey(["sales", "cross_sell"]),
+        AssetKey(["sales", "sales_funnel"]),
+        AssetKey(["sales", "sales_funnel_stages"]),
         AssetKey(["publish", "segments_release"]),
     }
     assert expected <= keys
@@ -62,6 +65,7 @@ def test_groups_follow_the_flow():
         "segmentation",
         "retention",
         "leads",
+        "sales",
         "quality",
         "publish",
     }
@@ -72,6 +76,8 @@ def test_every_table_one_step_writes_and_another_reads_is_in_the_lineage():
         return GRAPH.get(AssetKey(list(path))).parent_keys
 
     assert AssetKey(["retention", "client_risk"]) in parents("segmentation", "client_segments")
+    assert AssetKey(["sales", "cross_sell"]) in parents("segmentation", "client_segments")
+    assert AssetKey(["history", "crm_deals"]) in parents("staging", "stg_history__crm_deals")
     assert {AssetKey(["raw", name]) for name in CONTRACT} <= parents("raw", "load_report")
     assert {AssetKey(["raw", name]) for name in CONTRACT} <= parents("raw", "rejects")
     release = parents("publish", "segments_release")
@@ -115,6 +121,9 @@ GATES = {
     "client_segments_quality_gate": AssetKey(["segmentation", "client_segments"]),
     "retention_risks_quality_gate": AssetKey(["retention", "retention_risks"]),
     "lead_rankings_quality_gate": AssetKey(["leads", "lead_rankings"]),
+    "cross_sell_quality_gate": AssetKey(["sales", "cross_sell"]),
+    "sales_funnel_quality_gate": AssetKey(["sales", "sales_funnel"]),
+    "sales_funnel_stages_quality_gate": AssetKey(["sales", "sales_funnel_stages"]),
 }
 
 

@@ -4,7 +4,7 @@ be computed, says in the run log and in load_report what was missing, and leaves
 everything that does not depend on the missing file exactly as the full run has it.
 
 One small sample is generated for the module; each case gets its own landing folder,
-warehouse and publish folder. The eleven runs (the full set is the reference) go
+warehouse and publish folder. The twelve runs (the full set is the reference) go
 through two worker processes, each importing the definitions once and running its
 share of cases in process, one after the other, with its own dbt target folder (so
 the two never write the same dbt artifacts). The file takes about 2 1/2 minutes
@@ -30,6 +30,7 @@ import pytest
 OPTIONAL = [
     "contacts",
     "deals",
+    "deal_stage_history",
     "leads",
     "activities",
     "feedback",
@@ -49,7 +50,7 @@ REVENUE_NEUTRAL = [c for c, absent in CASES.items() if c != "full" and not absen
 # Exports that feed neither revenue nor segments: without them client_segments keeps
 # every segment the full run gives (deals feed growth potential through the pipeline).
 SEGMENT_NEUTRAL = ["without_contacts", "without_leads", "without_activities"]
-SEGMENT_NEUTRAL += ["without_feedback", "without_contracts"]
+SEGMENT_NEUTRAL += ["without_feedback", "without_contracts", "without_deal_stage_history"]
 # The retention flag that needs each export (README, "Retention risk and lead ranking").
 FLAG_SOURCES = {
     "contacts": "decision_maker_lost",
@@ -64,6 +65,9 @@ PUBLISHED_TABLES = {
     "portfolio_concentration",
     "retention_risks",
     "lead_rankings",
+    "cross_sell",
+    "sales_funnel",
+    "sales_funnel_stages",
     "segment_transitions",
     "segment_history",
     "load_report",
@@ -242,7 +246,10 @@ def test_the_run_log_warns_of_each_missing_export(runs, case):
             assert warned(run, f"retention flag {flag} skipped", f"{source}.csv"), run["warnings"]
     if "leads" in run["absent"]:
         assert warned(run, "lead rankings", "leads.csv"), run["warnings"]
+    if "products" in run["absent"]:
+        assert warned(run, "cross-sell", "products.csv", "no product family"), run["warnings"]
     if "deals" in run["absent"]:
+        assert warned(run, "sales funnel", "deals.csv", "empty"), run["warnings"]
         assert warned(run, "client profiles", "deals.csv", "pipeline"), run["warnings"]
         assert warned(run, "lead rankings", "deals.csv", "expected deal value"), run["warnings"]
 
@@ -396,3 +403,42 @@ def test_the_run_summary_names_the_absent_exports(runs, capsys):
 
 if __name__ == "__main__":
     run_cases(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
+
+
+# --- cross-sell and the funnel ---
+
+CROSS_SELL_SQL = "select * exclude (run_id, published_at) from cross_sell order by all"
+FUNNEL_SQL = "select * exclude (run_id, published_at) from sales_funnel order by all"
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in REVENUE_NEUTRAL if c not in ("without_products", "required_only")]
+)
+def test_cross_sell_needs_only_accounts_invoices_and_products(runs, case):
+    full = published(runs["full"], CROSS_SELL_SQL)
+    assert len(full) > 0
+    pd.testing.assert_frame_equal(published(runs[case], CROSS_SELL_SQL), full)
+
+
+@pytest.mark.parametrize("case", ["without_products", "required_only"])
+def test_without_products_there_is_no_family_to_offer(runs, case):
+    assert published(runs[case], "select count(*) as n from cross_sell")["n"].iat[0] == 0
+    tops = published(
+        runs[case], "select top_cross_sell_family, white_space_families from client_segments"
+    )
+    assert tops["top_cross_sell_family"].isna().all() and (tops["white_space_families"] == 0).all()
+
+
+@pytest.mark.parametrize("case", ["without_deals", "required_only"])
+def test_without_deals_the_funnel_is_empty_and_published(runs, case):
+    for table in ("sales_funnel", "sales_funnel_stages"):
+        assert published(runs[case], f"select count(*) as n from {table}")["n"].iat[0] == 0
+
+
+def test_without_the_stage_history_the_funnel_keeps_its_rates_and_waits_for_paths(runs):
+    """The win rates and cycles need only the deals; a first night without the
+    deal_stage_history export has no nightly history yet, so no deal shows its path."""
+    full, ours = runs["full"], runs["without_deal_stage_history"]
+    pd.testing.assert_frame_equal(published(ours, FUNNEL_SQL), published(full, FUNNEL_SQL))
+    assert published(full, "select count(*) as n from sales_funnel_stages")["n"].iat[0] > 0
+    assert published(ours, "select count(*) as n from sales_funnel_stages")["n"].iat[0] == 0

@@ -39,6 +39,9 @@ from pipelines.publish.releases import (
 from pipelines.quality.gates import (
     AUDIT_LOG_KEY,
     AUDITED_TABLE,
+    CROSS_SELL_TABLE,
+    FUNNEL_STAGES_TABLE,
+    FUNNEL_TABLE,
     GATED_TABLES,
     LEADS_TABLE,
     RETENTION_TABLE,
@@ -47,11 +50,19 @@ from pipelines.quality.gates import (
 )
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.retries import retry_on_io_errors
+from pipelines.rules.cross_sell import CROSS_SELL_COLUMNS
+from pipelines.rules.funnel import (
+    SALES_FUNNEL,
+    SALES_FUNNEL_COLUMNS,
+    SALES_FUNNEL_STAGES,
+    SALES_FUNNEL_STAGES_COLUMNS,
+)
 from pipelines.rules.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
 from pipelines.rules.retention import RETENTION_RISKS_COLUMNS
 from pipelines.rules.segmentation import (
     CLIENT_SEGMENTS,
     CLIENT_SEGMENTS_COLUMNS,
+    CROSS_SELL,
     RETENTION_RISKS,
     SCHEMA,
     SEGMENT_MIX,
@@ -100,6 +111,19 @@ def published_tables(marts: Marts) -> list[PublishedTable]:
             "lead_rankings",
             f"select {', '.join(LEAD_RANKINGS_COLUMNS)} from wh.{LEADS_TABLE} "
             "order by bant_rank nulls last, lead_id",
+        ),
+        PublishedTable(
+            "cross_sell",
+            f"select {', '.join(CROSS_SELL_COLUMNS)} from wh.{CROSS_SELL_TABLE} "
+            "order by account_id, rank_for_client",
+        ),
+        PublishedTable(
+            "sales_funnel",
+            f"select {', '.join(SALES_FUNNEL_COLUMNS)} from wh.{FUNNEL_TABLE}",
+        ),
+        PublishedTable(
+            "sales_funnel_stages",
+            f"select {', '.join(SALES_FUNNEL_STAGES_COLUMNS)} from wh.{FUNNEL_STAGES_TABLE}",
         ),
         PublishedTable(
             "segment_transitions",
@@ -163,7 +187,7 @@ def build_release_file(
         # What a reader needs to know which night it reads and that it is whole: one row
         # per table with its row count and a content hash that two runs of the same night
         # share (run ids and timestamps left out).
-        gated = {"client_segments", "retention_risks", "lead_rankings"}
+        gated = {table.split(".")[1] for table in GATED_TABLES}
         con.execute(
             """create table release_manifest (as_of date, run_id varchar,
                 config_version varchar, published_at timestamp, table_name varchar,
@@ -321,6 +345,9 @@ def build_release_asset(marts: Marts) -> AssetsDefinition:
                     SEGMENT_TRANSITIONS,
                     RETENTION_RISKS,
                     LEAD_RANKINGS,
+                    CROSS_SELL,
+                    SALES_FUNNEL,
+                    SALES_FUNNEL_STAGES,
                     AUDIT_LOG_KEY,
                     marts.revenue_monthly,
                     marts.portfolio_concentration,
@@ -332,11 +359,12 @@ def build_release_asset(marts: Marts) -> AssetsDefinition:
                 description=(
                     f"The published release BI tools read: `{PUBLISHED_FILE}` in the publish "
                     "folder with client_segments, segment_mix, client_revenue_monthly, "
-                    "portfolio_concentration, retention_risks, lead_rankings, "
-                    "segment_transitions, segment_history, load_report and release. "
-                    "Published only when the latest audits (quality/audit_log) of "
-                    "client_segments, retention_risks and lead_rankings passed on their "
-                    "current content; replaced atomically by rename."
+                    "portfolio_concentration, retention_risks, lead_rankings, cross_sell, "
+                    "sales_funnel, sales_funnel_stages, segment_transitions, segment_history, "
+                    "load_report, release and release_manifest. Published only when the "
+                    "latest audits (audit/audit_log) of client_segments, retention_risks, "
+                    "lead_rankings, cross_sell, sales_funnel and sales_funnel_stages passed "
+                    "on their current content; replaced atomically by rename."
                 ),
             ),
             AssetSpec(

@@ -21,18 +21,34 @@ from dagster import (
 from assets.segments import vip_rank_cutoff
 from assets.vocabulary import Severity
 from expectations.client_segments import ClientSegmentsExpectations, validate_client_segments
+from expectations.cross_sell import CHECK_COLUMNS as CROSS_SELL_CHECK_COLUMNS
+from expectations.cross_sell import validate_cross_sell
 from expectations.lead_rankings import validate_lead_rankings
 from expectations.retention_risks import validate_retention_risks
 from expectations.runner import ValidationOutcome
+from expectations.sales_funnel import (
+    FUNNEL_CHECK_COLUMNS,
+    STAGES_CHECK_COLUMNS,
+    validate_sales_funnel,
+    validate_sales_funnel_stages,
+)
 from pipelines.db import fetch_one
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
+from pipelines.rules.cross_sell import CROSS_SELL_COLUMNS
+from pipelines.rules.funnel import (
+    SALES_FUNNEL,
+    SALES_FUNNEL_COLUMNS,
+    SALES_FUNNEL_STAGES,
+    SALES_FUNNEL_STAGES_COLUMNS,
+)
 from pipelines.rules.leads import LEAD_RANKINGS, LEAD_RANKINGS_COLUMNS
 from pipelines.rules.segmentation import (
     CLIENT_PROFILES,
     CLIENT_RISK,
     CLIENT_SEGMENTS,
     CLIENT_SEGMENTS_COLUMNS,
+    CROSS_SELL,
     RETENTION_RISKS,
 )
 from pipelines.settings import OWNER
@@ -42,23 +58,40 @@ AUDIT_LOG = relation(AUDIT_LOG_KEY)
 AUDITED_TABLE = relation(CLIENT_SEGMENTS)
 RETENTION_TABLE = relation(RETENTION_RISKS)
 LEADS_TABLE = relation(LEAD_RANKINGS)
+CROSS_SELL_TABLE = relation(CROSS_SELL)
+FUNNEL_TABLE = relation(SALES_FUNNEL)
+FUNNEL_STAGES_TABLE = relation(SALES_FUNNEL_STAGES)
 # Every table publication takes only after its latest audit passed on this content.
-GATED_TABLES = (AUDITED_TABLE, RETENTION_TABLE, LEADS_TABLE)
+GATED_TABLES = (
+    AUDITED_TABLE,
+    RETENTION_TABLE,
+    LEADS_TABLE,
+    CROSS_SELL_TABLE,
+    FUNNEL_TABLE,
+    FUNNEL_STAGES_TABLE,
+)
 
 # Written by the gates (asset checks, which cannot materialize an asset), read by
 # publication: declared so that the lineage shows what publication trusts.
 audit_log = AssetSpec(
     AUDIT_LOG_KEY,
-    deps=[CLIENT_SEGMENTS, RETENTION_RISKS, LEAD_RANKINGS],
+    deps=[
+        CLIENT_SEGMENTS,
+        RETENTION_RISKS,
+        LEAD_RANKINGS,
+        CROSS_SELL,
+        SALES_FUNNEL,
+        SALES_FUNNEL_STAGES,
+    ],
     group_name="quality",
     owners=[OWNER],
     kinds={"duckdb"},
     description=(
         "Every verdict of the blocking quality gates: run, table, the fingerprint of the "
-        "exact content audited, passed, and the failed expectations. Written by "
-        "client_segments_quality_gate, retention_risks_quality_gate and "
-        "lead_rankings_quality_gate; publication re-verifies the latest verdict of each "
-        "table against its current content."
+        "exact content audited, passed, and the failed expectations. Written by the "
+        "quality gates of client_segments, retention_risks, lead_rankings, cross_sell, "
+        "sales_funnel and sales_funnel_stages; publication re-verifies the latest verdict "
+        "of each table against its current content."
     ),
 )
 
@@ -162,7 +195,7 @@ def _verdict(
 
 
 def build_quality_gates(marts: Marts) -> list[AssetChecksDefinition]:
-    """The three blocking gates; they read `marts` besides the table they audit."""
+    """The blocking gates; they read `marts` besides the table they audit."""
 
     @asset_check(
         asset=CLIENT_SEGMENTS,
@@ -246,4 +279,123 @@ def build_quality_gates(marts: Marts) -> list[AssetChecksDefinition]:
             )
             return _verdict(context, con, LEADS_TABLE, outcome, len(frame))
 
-    return [client_segments_quality_gate, retention_risks_quality_gate, lead_rankings_quality_gate]
+    @asset_check(
+        asset=CROSS_SELL,
+        name="cross_sell_quality_gate",
+        additional_deps=[marts.dim_clients, marts.client_product_families, CLIENT_PROFILES],
+        blocking=True,
+        description=(
+            "Great Expectations suite (expectations/cross_sell.py), blocking publication: no "
+            "row for a family the client already buys, adoption shares in 0..1, peer counts "
+            "equal to the client base's own count of the peer group and adopters within it, "
+            "one row per client and family, ranks 1..n per client, and the exact column set."
+        ),
+    )
+    def cross_sell_quality_gate(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            frame = con.sql(
+                f"""with base as (
+                        select d.account_id,
+                               coalesce(nullif(lower(trim(d.industry)), ''), 'unknown')
+                                   || ' / ' || p.size_tier as peer_group
+                        from {relation(marts.dim_clients)} as d
+                        join {relation(CLIENT_PROFILES)} as p using (account_id)
+                    ),
+                    group_sizes as (
+                        select peer_group, count(*) as clients from base group by peer_group
+                    ),
+                    per_client as (
+                        select account_id, count(*) as client_rows, max(rank_for_client) as last
+                        from {CROSS_SELL_TABLE} group by account_id
+                    )
+                    select c.*,
+                           coalesce(f.is_bought, false) as already_buys,
+                           coalesce(b.peer_group = c.peer_group
+                                    and g.clients = c.peer_group_clients, false)
+                               as peer_count_matches,
+                           coalesce(pc.last = pc.client_rows, false) as rank_is_contiguous,
+                           coalesce(c.peer_group_adopters between 0 and c.peer_group_clients,
+                                    false) as adopters_within_group
+                    from {CROSS_SELL_TABLE} as c
+                    left join {relation(marts.client_product_families)} as f
+                        using (account_id, product_family)
+                    left join base as b using (account_id)
+                    left join group_sizes as g on g.peer_group = b.peer_group
+                    left join per_client as pc using (account_id)"""
+            ).df()
+            outcome = validate_cross_sell(frame, [*CROSS_SELL_COLUMNS, *CROSS_SELL_CHECK_COLUMNS])
+            return _verdict(context, con, CROSS_SELL_TABLE, outcome, len(frame))
+
+    @asset_check(
+        asset=SALES_FUNNEL,
+        name="sales_funnel_quality_gate",
+        additional_deps=[marts.deals],
+        blocking=True,
+        description=(
+            "Great Expectations suite (expectations/sales_funnel.py), blocking publication: "
+            "win rates in 0..1, deals_won <= deals_closed, one row per dimension and group, "
+            "every dimension present, and per dimension the closed and won deals reconciling "
+            "with the deals mart's deals closed in the window."
+        ),
+    )
+    def sales_funnel_quality_gate(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            closed, won = fetch_one(
+                con,
+                f"""select count(*) filter (where is_closed_in_window),
+                           count(*) filter (where is_closed_in_window and is_won)
+                    from {relation(marts.deals)}""",
+            )
+            frame = con.sql(
+                f"""with per_dimension as (
+                        select dimension, sum(deals_closed) as closed, sum(deals_won) as won
+                        from {FUNNEL_TABLE} group by dimension
+                    )
+                    select f.*, d.closed = {closed} as closed_reconciles,
+                           d.won = {won} as won_reconciles,
+                           f.deals_won <= f.deals_closed as won_within_closed
+                    from {FUNNEL_TABLE} as f join per_dimension as d using (dimension)"""
+            ).df()
+            outcome = validate_sales_funnel(
+                frame, closed, [*SALES_FUNNEL_COLUMNS, *FUNNEL_CHECK_COLUMNS]
+            )
+            return _verdict(context, con, FUNNEL_TABLE, outcome, len(frame))
+
+    @asset_check(
+        asset=SALES_FUNNEL_STAGES,
+        name="sales_funnel_stages_quality_gate",
+        additional_deps=[SALES_FUNNEL],
+        blocking=True,
+        description=(
+            "Great Expectations suite (expectations/sales_funnel.py), blocking publication: "
+            "stages in the funnel's order, conversions in 0..1, one row per dimension, group "
+            "and stage, and no group reaching a stage with more deals than it closed."
+        ),
+    )
+    def sales_funnel_stages_quality_gate(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            frame = con.sql(
+                f"""select s.*, coalesce(s.deals_reached <= f.deals_closed, false)
+                               as reached_within_closed
+                    from {FUNNEL_STAGES_TABLE} as s
+                    left join {FUNNEL_TABLE} as f using (dimension, group_value)"""
+            ).df()
+            outcome = validate_sales_funnel_stages(
+                frame, [*SALES_FUNNEL_STAGES_COLUMNS, *STAGES_CHECK_COLUMNS]
+            )
+            return _verdict(context, con, FUNNEL_STAGES_TABLE, outcome, len(frame))
+
+    return [
+        client_segments_quality_gate,
+        retention_risks_quality_gate,
+        lead_rankings_quality_gate,
+        cross_sell_quality_gate,
+        sales_funnel_quality_gate,
+        sales_funnel_stages_quality_gate,
+    ]

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -30,8 +31,55 @@ def segment_mix_chart_markdown(mix: pd.DataFrame) -> str:
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
+    return _png_markdown(fig, "segment mix: actual vs healthy")
+
+
+def _png_markdown(fig, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"![segment mix: actual vs healthy](data:image/png;base64,{encoded})"
+    return f"![{alt}](data:image/png;base64,{encoded})"
+
+
+def white_space_matrix_markdown(matrix: pd.DataFrame) -> str:
+    """Adoption share per peer group (rows) and product family (columns) as a heat map:
+    the pale cells of a group are its white space."""
+    if matrix.empty:
+        return "no client buys a product family in the window"
+    fig, ax = plt.subplots(
+        figsize=(1.2 + 0.55 * len(matrix.columns), 1.0 + 0.32 * len(matrix)), dpi=100
+    )
+    image = ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(matrix)), matrix.index, fontsize=7)
+    for (row, col), share in np.ndenumerate(matrix.to_numpy(dtype=float)):
+        ax.text(
+            col,
+            row,
+            f"{share:.0%}",
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="white" if share > 0.6 else "black",
+        )
+    fig.colorbar(image, ax=ax, format=matplotlib.ticker.PercentFormatter(1.0), shrink=0.8)
+    ax.set_title("share of the peer group buying the family", fontsize=8)
+    fig.tight_layout()
+    return _png_markdown(fig, "white space: adoption by peer group and family")
+
+
+def funnel_chart_markdown(stages: pd.DataFrame) -> str:
+    """Share of each sub-segment's deals reaching each stage (first_contact = 100%)."""
+    fig, ax = plt.subplots(figsize=(6, 2.8), dpi=100)
+    for group, rows in stages.groupby("group_value", sort=True):
+        start = rows["deals_reached"].iloc[0]
+        if start:
+            ax.plot(rows["stage"], rows["deals_reached"] / start, marker="o", label=group)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_ylabel("deals reaching the stage")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _png_markdown(fig, "sales funnel per sub-segment")

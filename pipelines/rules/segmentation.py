@@ -35,6 +35,8 @@ SEGMENT_TRANSITIONS = AssetKey([SCHEMA, "segment_transitions"])
 RETENTION_RISKS = AssetKey(["retention", "retention_risks"])
 # Per client: risk_score, risk_level, risk_flags; written beside retention_risks.
 CLIENT_RISK = AssetKey(["retention", "client_risk"])
+# Per client and fitting family it does not buy; client_segments summarises it.
+CROSS_SELL = AssetKey(["sales", "cross_sell"])
 
 # The published column order of client_segments (published_at is added on publication).
 CLIENT_SEGMENTS_COLUMNS = [
@@ -61,6 +63,8 @@ CLIENT_SEGMENTS_COLUMNS = [
     "risk_level",
     "risk_flags",
     "revenue_at_risk",
+    "top_cross_sell_family",
+    "white_space_families",
     "run_id",
     "config_version",
 ]
@@ -161,7 +165,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=CLIENT_SEGMENTS,
-        deps=[marts.dim_clients, CLIENT_PROFILES, CLIENT_RISK],
+        deps=[marts.dim_clients, CLIENT_PROFILES, CLIENT_RISK, CROSS_SELL],
         group_name=SCHEMA,
         owners=[OWNER],
         kinds={"python", "duckdb"},
@@ -169,8 +173,9 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             "The published per-client table: one row per client of the night's base with its "
             f"segment ({' / '.join(SEGMENTS)}) and the reason in words and figures, "
             "service model, ABC class, revenue fields, tiers, and retention risk (risk_score, "
-            "risk_level, risk_flags, revenue_at_risk). Staged in the warehouse; published only "
-            "after the blocking quality gate passes."
+            "risk_level, risk_flags, revenue_at_risk), and its cross-sell white space "
+            "(top_cross_sell_family, white_space_families). Staged in the warehouse; published "
+            "only after the blocking quality gate passes."
         ),
     )
     def client_segments(
@@ -191,10 +196,19 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
                            (case when r.risk_level = '{RiskLevel.HIGH}'
                                  then d.revenue_t12m else 0 end)
                                ::decimal(18, 2) as revenue_at_risk,
+                           w.top_cross_sell_family,
+                           coalesce(w.white_space_families, 0)::integer as white_space_families,
                            ?::varchar as run_id, ?::varchar as config_version
                     from {dim_clients} as d
                     join {SCHEMA}.client_profiles as p using (account_id)
                     join {relation(CLIENT_RISK)} as r using (account_id)
+                    left join (
+                        select account_id,
+                               any_value(product_family) filter (where rank_for_client = 1)
+                                   as top_cross_sell_family,
+                               count(*) as white_space_families
+                        from {relation(CROSS_SELL)} group by account_id
+                    ) as w using (account_id)
                     order by d.account_id""",
                 [context.run_id, rules.version],
             )
