@@ -1,6 +1,8 @@
 """Two consecutive nights end to end (DOMAIN 7 and 9): between them one client is taken
-over by another group, one VIP's revenue of the last year is cancelled, and the second
-night is re-run. The flags, the segment transitions and the history must show it."""
+over by another group, one VIP's revenue of the last year is cancelled, three open deals
+close, and the second night is re-run. The flags, the segment transitions, the funnel's
+paths (from the nightly history of deals: no stage-history export here) and the history
+must show it."""
 
 import dataclasses
 import datetime as dt
@@ -34,6 +36,7 @@ def nights(tmp_path_factory):
     root = tmp_path_factory.mktemp("two-nights")
     first, second = root / "exports-1", root / "exports-2"
     generate(first, SampleSpec(clients=300, end_date=NIGHT_2, seed=11))
+    (first / "deal_stage_history.csv").unlink()
     run_night(root, first, NIGHT_1)
     published = root / "publish" / "segments.duckdb"
     night_1 = read(published, "select * from client_segments")
@@ -49,6 +52,23 @@ def nights(tmp_path_factory):
     cancel = (lines["account_id"] == dropped_vip) & (lines["invoice_date"] > "2025-10-31")
     lines.loc[cancel, "status"] = "cancelled"
     lines.to_csv(second / "invoice_lines.csv", index=False)
+    deals = pd.read_csv(second / "deals.csv", dtype=str, keep_default_na=False)
+    closing = {}  # deal_id -> (its stage on night 1, its outcome on night 2)
+    for stage, outcome in (
+        ("presentation", "won"),
+        ("negotiation", "lost"),
+        ("first_contact", "lost"),
+    ):
+        deal = deals.loc[deals["stage"] == stage, "deal_id"].iat[0]
+        closing[deal] = (stage, outcome)
+        row = deals["deal_id"] == deal
+        deals.loc[row, ["stage", "is_closed", "is_won", "closed_at"]] = [
+            outcome,
+            "true",
+            str(outcome == "won").lower(),
+            "2026-10-15",
+        ]
+    deals.to_csv(second / "deals.csv", index=False)
 
     run_night(root, second, NIGHT_2)
     rerun = run_night(root, second, NIGHT_2)  # the same night again: replaces, never adds
@@ -58,6 +78,7 @@ def nights(tmp_path_factory):
         "warehouse": root / "data" / "warehouse.duckdb",
         "night_1": night_1,
         "taken_over": taken_over,
+        "closing": closing,
         "dropped_vip": dropped_vip,
         "rerun": rerun,
     }
@@ -166,3 +187,26 @@ def test_rollback_swaps_in_a_kept_release_and_names_it(nights, capsys, monkeypat
     assert main(["releases"]) == 0
     listing = capsys.readouterr().out
     assert f"* segments-{NIGHT_1}-{run_id}.duckdb" in listing
+
+
+def test_the_nightly_history_of_deals_shows_the_path_of_the_deals_that_closed(nights):
+    """Without a stage-history export, the deals seen open on the first night and closed
+    on the second have a path: the stage they were in, then their outcome."""
+    events = read(
+        nights["warehouse"],
+        "select deal_id, stage, entered_at, evidence from marts.fct_deal_stage_events",
+    )
+    for deal, (stage, outcome) in nights["closing"].items():
+        mine = events[events["deal_id"] == deal].set_index("stage")
+        assert set(mine.index) == {stage, outcome}
+        assert mine.loc[stage, "evidence"] == "nightly_snapshot"
+        assert mine.loc[stage, "entered_at"].date() == NIGHT_1
+    # The warehouse's: a later test rolls the published file back to the first night.
+    stages = read(
+        nights["warehouse"],
+        "select stage, deals_reached from sales.sales_funnel_stages "
+        "where dimension = 'all' order by stage_order",
+    )
+    # presentation -> won reached every stage; negotiation -> lost reached five;
+    # first_contact -> lost one. Every other closed deal was closed on both nights.
+    assert list(stages["deals_reached"]) == [3, 2, 2, 2, 2, 1, 1]
