@@ -1,4 +1,4 @@
-"""Lead ranking (DOMAIN 8): target-profile filter, BANT, readiness and routing, as pure
+"""Lead ranking (docs/leads.md): target-profile filter, BANT, readiness and routing, as pure
 functions over the `fct_lead_inputs` mart. Every threshold comes from `LeadRules`.
 """
 

@@ -428,7 +428,7 @@ class LeadRules(_Section):
 
 
 class FitTarget(_Section):
-    """Clients a product family fits (DOMAIN 10): every condition given must hold; none
+    """Clients a product family fits (docs/cross_sell.md): every condition given must hold; none
     given fits every client."""
 
     industries: tuple[str, ...] = ()

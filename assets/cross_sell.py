@@ -1,4 +1,4 @@
-"""Cross-sell white space (DOMAIN 10, docs/cross_sell.md) as pure functions over DataFrames.
+"""Cross-sell white space (docs/cross_sell.md) as pure functions over DataFrames.
 
 Per client of the night's base: the product families that fit it (cross_sell.families
 in the rules config) and that it does not buy (no net revenue > 0 on the family in the
@@ -139,7 +139,7 @@ def white_space(
 
 
 def _reasons(rows: pd.DataFrame) -> pd.Series:
-    """ "34% of trade / smb clients (12 of 35) buy cloud_telephony in the 12 months;
+    """ "34% of trade / smb clients (12 of 35) buy cloud_telephony;
     fits size tier soho or smb"."""
     share = (rows["adoption_share_in_peer_group"] * 100).round().astype("int64").astype(str)
     return (

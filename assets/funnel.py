@@ -1,7 +1,7 @@
-"""The sales funnel and cycle (DOMAIN 11, docs/funnel.md) as pure functions over DataFrames.
+"""The sales funnel and cycle (docs/funnel.md) as pure functions over DataFrames.
 
 Over the deals closed (won or lost) in the window of revenue.window_months ending at
-as_of, per dimension: the deal's size tier (DOMAIN 6, from its account), sub-segment
+as_of, per dimension: the deal's size tier (docs/tiers.md, from its account), sub-segment
 (lower = soho / smb, upper = umm / enterprise) and the account's segment tonight
 (`none` outside the client base), plus `all`. The stage table counts, per stage, the
 deals that reached it: a deal reached every stage up to the furthest its stage events
@@ -53,7 +53,7 @@ SALES_FUNNEL_STAGES_COLUMNS = [
 
 
 def sub_segment(size_tier: pd.Series) -> pd.Series:
-    """lower (soho, smb), upper (umm, enterprise) or unknown (DOMAIN 6)."""
+    """lower (soho, smb), upper (umm, enterprise) or unknown (docs/tiers.md)."""
     return pd.Series(
         np.select(
             [
@@ -68,7 +68,7 @@ def sub_segment(size_tier: pd.Series) -> pd.Series:
 
 
 def deal_groups(deals: pd.DataFrame, size_tier: pd.Series, segment: pd.Series) -> pd.DataFrame:
-    """`deals` with its group in every dimension. `size_tier`: per deal (DOMAIN 6 on its
+    """`deals` with its group in every dimension. `size_tier`: per deal (docs/tiers.md on its
     account); `segment`: the account's segment tonight per deal, NaN outside the base."""
     out = deals.copy()
     out[Dimension.SIZE_TIER] = size_tier.to_numpy()

@@ -1,4 +1,4 @@
-"""Retention-risk flags (DOMAIN 7) as pure functions over DataFrames.
+"""Retention-risk flags (docs/retention.md) as pure functions over DataFrames.
 
 Input is one row per client as the `fct_client_retention_signals` mart holds it, plus
 each client's segment. Each flag is one function (FLAG_RULES) that evaluate_flags runs
@@ -430,7 +430,7 @@ def summarize_client_risk(
 ) -> pd.DataFrame:
     """Per client (every row of `clients`: account_id, segment, revenue_t12m):
     risk_score, risk_level, risk_flags (list, most severe first) and revenue_at_risk
-    (revenue_t12m of high-risk clients, else 0). DOMAIN 7: risk_level is high when the
+    (revenue_t12m of high-risk clients, else 0). docs/retention.md: risk_level is high when the
     score reaches retention.risk_level.high_min_score or a high-severity flag hits a
     client of risk_level.high_flag_segments, medium from medium_min_score, else low.
     """

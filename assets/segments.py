@@ -1,4 +1,5 @@
-"""Client segmentation rules (DOMAIN sections 4-6) as pure functions over DataFrames.
+"""Client segmentation rules as pure functions over DataFrames: growth potential
+(docs/growth_potential.md), segments and ABC (docs/segments.md), tiers (docs/tiers.md).
 
 Input is one row per client as the `dim_clients` mart holds it (revenue fields,
 abc_class, revenue_rank, CRM attributes, weighted_open_pipeline). Nothing here does
@@ -73,7 +74,7 @@ def _money(value: float) -> str:
 
 
 def size_tier(employees: pd.Series, annual_revenue: pd.Series, rules: SizeTierRules) -> pd.Series:
-    """DOMAIN 6: by head count; unknown head count falls back to annual revenue bands."""
+    """docs/tiers.md: by head count; unknown head count falls back to annual revenue bands."""
     emp = pd.to_numeric(employees, errors="coerce").astype("float64")
     rev = pd.to_numeric(annual_revenue, errors="coerce").astype("float64")
     # Largest tier first: the first bound reached wins.
@@ -88,13 +89,14 @@ def size_tier(employees: pd.Series, annual_revenue: pd.Series, rules: SizeTierRu
         [*(t.value for t in tiers), SizeTier.SOHO.value],
         default=SizeTier.UNKNOWN.value,
     )
+    # A negative head count is an export defect, not a size: revenue bands decide instead.
     return pd.Series(
-        np.where(emp.notna(), by_employees, by_revenue), index=employees.index, name=SIZE_TIER
+        np.where(emp >= 0, by_employees, by_revenue), index=employees.index, name=SIZE_TIER
     )
 
 
 def corporate_tier(revenue_rank: pd.Series, rules: RulesConfig) -> pd.Series:
-    """DOMAIN 6: top100 down to corporate_tiers.top_rank; key_1..key_<key_levels>
+    """docs/tiers.md: top100 down to corporate_tiers.top_rank; key_1..key_<key_levels>
     splitting the n clients ranked key_first_rank..key_last_rank; mass."""
     tiers = rules.corporate_tiers
     rank = pd.to_numeric(revenue_rank, errors="coerce").astype("float64")
@@ -117,7 +119,8 @@ def corporate_tier(revenue_rank: pd.Series, rules: RulesConfig) -> pd.Series:
 
 
 def growth_potential(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
-    """DOMAIN 4: has the client growth potential, and why (every criterion that fired).
+    """Has the client growth potential, and why (every criterion that fired;
+    docs/growth_potential.md).
 
     Needs size_tier already set. A manager's `none` vetoes every other criterion.
     """
@@ -172,7 +175,7 @@ def vip_rank_cutoff(paying_clients: int, rules: SegmentRules) -> int:
 
 
 def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -> pd.DataFrame:
-    """DOMAIN 5: segment and segment_reason; rules in order, first match wins.
+    """docs/segments.md: segment and segment_reason; rules in order, first match wins.
 
     Needs abc_class, revenue_rank, growth_potential, size_tier and the revenue fields.
     """
@@ -254,7 +257,7 @@ def assign_segments(clients: pd.DataFrame, rules: RulesConfig, as_of: dt.date) -
 
 
 def service_models(segment: pd.Series, rules: SegmentRules) -> pd.Series:
-    """DOMAIN 5: the service model per segment; ballast gets the reactivation campaign
+    """docs/segments.md: the service model per segment; ballast gets the reactivation campaign
     when ballast exceeds its healthy share."""
     ballast_share = float(segment.eq(Segment.BALLAST).mean()) if len(segment) else 0.0
     models = dict(rules.service_models)
@@ -264,7 +267,8 @@ def service_models(segment: pd.Series, rules: SegmentRules) -> pd.Series:
 
 
 def profile_clients(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
-    """DOMAIN 4 and 6 per client: size_tier, corporate_tier and growth potential."""
+    """Per client: size_tier, corporate_tier (docs/tiers.md) and growth potential
+    (docs/growth_potential.md)."""
     out = clients[[ACCOUNT_ID]].copy()
     out[SIZE_TIER] = size_tier(clients[EMPLOYEES], clients[ANNUAL_REVENUE], rules.size_tiers)
     out[CORPORATE_TIER] = corporate_tier(clients[REVENUE_RANK], rules)
@@ -275,7 +279,7 @@ def profile_clients(clients: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
 def segment_clients(
     clients: pd.DataFrame, profiles: pd.DataFrame, rules: RulesConfig, as_of: dt.date
 ) -> pd.DataFrame:
-    """DOMAIN 5 per client: segment, segment_reason and service_model.
+    """docs/segments.md per client: segment, segment_reason and service_model.
 
     `clients` are dim_clients rows, `profiles` the output of profile_clients.
     """
@@ -286,10 +290,10 @@ def segment_clients(
 
 
 def segment_mix(segments: pd.DataFrame, rules: RulesConfig, top5_share: float) -> pd.DataFrame:
-    """DOMAIN 5: actual vs healthy share per segment, with the warning signals.
+    """docs/segments.md: actual vs healthy share per segment, with the warning signals.
 
     `segments` needs segment and revenue_t12m, one row per client, and may carry
-    revenue_at_risk (DOMAIN 7), summed per segment.
+    revenue_at_risk (docs/retention.md), summed per segment.
     """
     seg = rules.segments
     total_clients = len(segments)

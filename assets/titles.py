@@ -1,4 +1,4 @@
-"""Contact role from a job title, Russian or English (DOMAIN 8, BANT authority).
+"""Contact role from a job title, Russian or English (docs/leads.md, BANT authority).
 
 Titles are free text: case, abbreviations ("ген. директор"), extra words ("Chief
 Financial Officer, Moscow branch") and word forms vary. Rules are tried in order and

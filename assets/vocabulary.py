@@ -23,7 +23,7 @@ def names(members: type[StrEnum]) -> tuple[str, ...]:
 
 
 class Segment(StrEnum):
-    """Client segment (DOMAIN 5), in the order its rules are reported."""
+    """Client segment (docs/segments.md), in the order its rules are reported."""
 
     VIP = "vip"
     STRATEGIC = "strategic"
@@ -32,7 +32,7 @@ class Segment(StrEnum):
 
 
 class SizeTier(StrEnum):
-    """Size tier by head count, else by annual revenue (DOMAIN 6)."""
+    """Size tier by head count, else by annual revenue (docs/tiers.md)."""
 
     SOHO = "soho"
     SMB = "smb"
@@ -42,7 +42,7 @@ class SizeTier(StrEnum):
 
 
 class CorporateTier(StrEnum):
-    """Corporate tier by revenue rank (DOMAIN 6); the key accounts between the two are
+    """Corporate tier by revenue rank (docs/tiers.md); the key accounts between the two are
     `key_1`..`key_<corporate_tiers.key_levels>` (`key_tier`)."""
 
     TOP100 = "top100"
@@ -84,7 +84,7 @@ class MixStatus(StrEnum):
 
 
 class RetentionFlag(StrEnum):
-    """Retention-risk flags (DOMAIN 7), in the order the rules evaluate them."""
+    """Retention-risk flags (docs/retention.md), in the order the rules evaluate them."""
 
     REVENUE_DECLINE = "revenue_decline"
     LAPSED = "lapsed"
@@ -123,7 +123,7 @@ class ContactRole(StrEnum):
 
 
 class BuyerClass(StrEnum):
-    """The classic economic / technical / user split of buyers (DOMAIN 8)."""
+    """The classic economic / technical / user split of buyers (docs/leads.md)."""
 
     ECONOMIC = "economic"
     TECHNICAL = "technical"
@@ -149,7 +149,7 @@ class BantComponent(StrEnum):
 
 
 class Readiness(StrEnum):
-    """How ready a lead is to buy, by how it came (DOMAIN 8)."""
+    """How ready a lead is to buy, by how it came (docs/leads.md)."""
 
     HOT = "hot"
     WARM = "warm"
@@ -211,7 +211,7 @@ def corporate_tiers(key_levels: int) -> tuple[str, ...]:
 
 SEGMENTS = names(Segment)
 SIZE_TIERS = names(SizeTier)
-# The upper sub-segment: account-based work, long cycles (DOMAIN 6).
+# The upper sub-segment: account-based work, long cycles (docs/tiers.md).
 UPPER_SIZE_TIERS = (SizeTier.UMM.value, SizeTier.ENTERPRISE.value)
 # The tiers with a lower bound in size_tiers.employees / size_tiers.annual_revenue
 # (soho is everything below smb's), smallest first.

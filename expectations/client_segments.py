@@ -31,7 +31,7 @@ KOPECK = 0.005
 class ClientSegmentsExpectations:
     """What tonight's client_segments must satisfy, taken from the revenue marts."""
 
-    client_base: pd.DataFrame  # the night's base (DOMAIN 2): account_id, revenue_t12m
+    client_base: pd.DataFrame  # the night's base (docs/revenue.md): account_id, revenue_t12m
     revenue_t12m_total: float  # sum of revenue_t12m in the revenue mart
     vip_rank_cutoff: int  # ceil(segments.vip_top_share x paying clients): no VIP beyond it
     min_rows: int

@@ -1,4 +1,4 @@
-"""Great Expectations 1.x suite for `cross_sell` (DOMAIN 10, docs/cross_sell.md).
+"""Great Expectations 1.x suite for `cross_sell` (docs/cross_sell.md).
 
 The cross-table rules are computed beside the table in SQL when it is read (one
 boolean per row: GX compares column pairs row by row in Python, seconds at a million

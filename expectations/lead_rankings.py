@@ -1,4 +1,4 @@
-"""Great Expectations 1.x suite for `lead_rankings` (DOMAIN 8).
+"""Great Expectations 1.x suite for `lead_rankings` (docs/leads.md).
 
 bant_product (B x A x N x T) and is_excluded are computed beside the table when it is
 read, so the suite checks the stored score against its components and the ranks

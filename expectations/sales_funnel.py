@@ -1,4 +1,4 @@
-"""Great Expectations 1.x suites for `sales_funnel` and `sales_funnel_stages` (DOMAIN 11,
+"""Great Expectations 1.x suites for `sales_funnel` and `sales_funnel_stages` (docs/funnel.md,
 docs/funnel.md).
 
 Reconciliation with the deals mart is computed beside the tables in SQL when they are

@@ -74,7 +74,7 @@ def build_definitions(env: EnvSettings) -> Definitions:
             *build_cross_sell_assets(marts),
             *build_funnel_assets(marts),
             audit_log,
-            build_release_asset(marts),
+            build_release_asset(marts, env.release_max_age_hours),
         ],
         asset_checks=build_quality_gates(marts),
         jobs=[nightly_job],

@@ -36,6 +36,7 @@ class EnvSettings:
     schedule_timezone: str
     revenue_source: str | None = None  # None: revenue.source of the rules file
     reporting_currency: str | None = None  # None: revenue.reporting_currency of the file
+    release_max_age_hours: float = 26.0  # the release's freshness check fails beyond it
 
     @property
     def revenue_overrides(self) -> dict[str, str | None]:
@@ -98,4 +99,5 @@ def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
         # config/segmentation.yml, for this deployment; they reach dbt as vars.
         revenue_source=environ.get("SEGMENTS_REVENUE_SOURCE") or None,
         reporting_currency=environ.get("SEGMENTS_REPORTING_CURRENCY") or None,
+        release_max_age_hours=float(environ.get("SEGMENTS_RELEASE_MAX_AGE_HOURS") or 26),
     )

@@ -1,4 +1,4 @@
-"""Deterministic, realistic sample exports in the generic contract (DOMAIN section 1).
+"""Deterministic, realistic sample exports in the generic contract (docs/revenue.md).
 
 Per-client draws are vectorised with numpy and the files are written by DuckDB, so
 100,000 clients (about 10M invoice lines) take well under a minute. The same seed

@@ -1,4 +1,4 @@
-"""DOMAIN 8 on hand-built leads: target filter, each BANT component at its
+"""docs/leads.md on hand-built leads: target filter, each BANT component at its
 boundaries, overrides, unknowns, and the ranking with its tie-breaks."""
 
 import datetime as dt

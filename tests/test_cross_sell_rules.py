@@ -1,4 +1,4 @@
-"""Cross-sell white space (DOMAIN 10, docs/cross_sell.md) on hand-built cases: the fit
+"""Cross-sell white space (docs/cross_sell.md) on hand-built cases: the fit
 rules, peer groups, adoption shares, ranks and reasons of `assets/cross_sell.py`."""
 
 import pandas as pd

@@ -18,7 +18,7 @@ from pipelines.definitions import build_definitions
 from pipelines.ingest.contract import load_contract
 from pipelines.orchestration import build_exports_sensor
 from pipelines.resources import NightSettings, PipelineSettings
-from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, from_env
 
 CONTRACT = load_contract(REPO_ROOT / "config" / "contract.yml")
 DEFS = build_definitions(env_for(Path("/nonexistent")))
@@ -272,3 +272,63 @@ def test_the_code_location_loads_as_dagster_loads_it():
     assert "Validation successful for code location pipelines.definitions:defs" in (
         done.stdout + done.stderr
     )
+
+
+def test_every_warehouse_table_shows_its_columns_with_descriptions(e2e_run):
+    """The UI's column schema of each asset is the table the night wrote, column for
+    column, and every column says what it is (dbt's from schema.yml, the Python steps'
+    from pipelines/columns.yml, the raw exports' from the contract)."""
+    import duckdb
+
+    with duckdb.connect(str(e2e_run["warehouse"]), read_only=True) as con:
+        columns = con.sql(
+            "select table_schema, table_name, list(column_name order by ordinal_position) "
+            "from information_schema.columns where table_catalog = current_database() "
+            "group by all"
+        ).fetchall()
+    undescribed = []
+    for schema, table, names in columns:
+        node = GRAPH.get(AssetKey([schema, table]))
+        declared = node.metadata.get("dagster/column_schema")
+        assert declared is not None, f"{schema}.{table} has no column schema"
+        assert [c.name for c in declared.columns] == names, f"{schema}.{table}"
+        undescribed += [
+            f"{schema}.{table}.{c.name}" for c in declared.columns if not (c.description or "")
+        ]
+    assert undescribed == []
+
+
+def test_column_lineage_names_columns_that_exist_upstream(e2e_run):
+    """Every column a Python step's lineage names exists in the asset it names."""
+    import duckdb
+
+    from pipelines.catalog import column_lineage, python_tables
+
+    with duckdb.connect(str(e2e_run["warehouse"]), read_only=True) as con:
+        existing = {
+            (s, t, c)
+            for s, t, c in con.sql(
+                "select table_schema, table_name, column_name from information_schema.columns"
+            ).fetchall()
+        }
+    for table in python_tables():
+        if table.startswith("publish."):
+            continue
+        for column, deps in column_lineage(table).deps_by_column.items():
+            for dep in deps:
+                assert (*dep.asset_key.path, dep.column_name) in existing, (table, column, dep)
+
+
+def test_the_release_is_stale_after_the_configured_hours():
+    """A freshness policy on the published release: failed when the last good publication
+    is older than SEGMENTS_RELEASE_MAX_AGE_HOURS (26 by default)."""
+    import dataclasses
+    import datetime as dt
+
+    release = AssetKey(["publish", "segments_release"])
+    policy = GRAPH.get(release).freshness_policy
+    assert policy.fail_window.to_timedelta() == dt.timedelta(hours=26)
+    env = dataclasses.replace(env_for(Path("/nonexistent")), release_max_age_hours=50)
+    graph = build_definitions(env).resolve_asset_graph()
+    assert graph.get(release).freshness_policy.fail_window.to_timedelta() == dt.timedelta(hours=50)
+    assert from_env({"SEGMENTS_RELEASE_MAX_AGE_HOURS": "30"}).release_max_age_hours == 30

@@ -29,7 +29,7 @@ def good_frame() -> pd.DataFrame:
             segment_reason="because",
             risk_score=0,
             risk_level="low",
-            risk_flags=[],
+            risk_flags="",
             as_of=pd.Timestamp("2026-10-31"),
         )
         rows.append(row)

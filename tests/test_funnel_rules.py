@@ -1,4 +1,4 @@
-"""The sales funnel and cycle (DOMAIN 11, docs/funnel.md) on hand-built deals: groups,
+"""The sales funnel and cycle (docs/funnel.md) on hand-built deals: groups,
 win rates, won amounts, median cycles and stage-to-stage conversion of
 `assets/funnel.py`. Which deals closed in the window is fct_deals' rule, tested by its
 dbt unit tests (dbt_project/models/marts/_marts__models.yml)."""

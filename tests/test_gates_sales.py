@@ -1,4 +1,4 @@
-"""The blocking gates of cross_sell, sales_funnel and sales_funnel_stages (DOMAIN 10
+"""The blocking gates of cross_sell, sales_funnel and sales_funnel_stages (docs/cross_sell.md
 and 11) pass on the shared run's tables and fail on each kind of damage, naming the
 expectation, and publication then refuses. Each test works on a copy of the shared
 run's warehouse and calls the gate directly."""

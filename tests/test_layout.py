@@ -10,7 +10,7 @@ import pytest
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 LAYERS = ["ingest", "marts", "rules", "quality", "publish"]
-SHARED = {"settings", "db", "retries", "resources"}
+SHARED = {"settings", "db", "retries", "resources", "catalog"}
 WIRING = {"definitions", "orchestration", "cli"}
 MODULES = sorted(p for p in PIPELINES.rglob("*.py") if p.name != "__init__.py")
 

@@ -1,4 +1,4 @@
-"""DOMAIN 7 flags on hand-built clients: each flag fires on a client built to fire it
+"""docs/retention.md flags on hand-built clients: each flag fires on a client built to fire it
 and stays silent on the near miss one step across its threshold."""
 
 import datetime as dt

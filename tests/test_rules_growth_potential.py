@@ -1,5 +1,5 @@
 """growth_potential is built column-wise; it must say exactly what the per-row rule of
-DOMAIN 4 says, criterion by criterion, on the edge cases: missing values, a value
+docs/growth_potential.md says, criterion by criterion, on the edge cases: missing values, a value
 exactly at its threshold (growth_potential.pipeline_share_of_revenue,
 growth_threshold), zero and negative revenue, the manager's veto, every criterion at
 once and no client at all."""
@@ -16,8 +16,8 @@ GP = RULES.growth_potential
 
 
 def reference(clients: pd.DataFrame) -> pd.DataFrame:
-    """The rule written row by row, as DOMAIN 4 reads (the implementation this module
-    had before it was vectorised)."""
+    """The rule written row by row, as docs/growth_potential.md reads (the implementation
+    this module had before it was vectorised)."""
 
     def money(value: float) -> str:
         return f"{value:,.0f}".replace(",", " ")

@@ -1,4 +1,4 @@
-"""Cross-sell white space and the sales funnel (DOMAIN 10 and 11) on the shared
+"""Cross-sell white space and the sales funnel (docs/cross_sell.md and docs/funnel.md) on the shared
 end-to-end run of the sample, recomputed here independently with pandas from the export
 CSVs and the rules file itself (not through `assets/`)."""
 

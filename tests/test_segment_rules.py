@@ -1,4 +1,5 @@
-"""DOMAIN 4-6 rules on tiny hand-built tables: every expected value known by construction."""
+"""The rules of docs/growth_potential.md, docs/segments.md and docs/tiers.md on tiny
+hand-built tables: every expected value known by construction."""
 
 import datetime as dt
 
@@ -63,6 +64,10 @@ def segment_of(rows: list[dict], paying_filler: int = 0) -> pd.DataFrame:
         (None, 10e9 - 1, "umm"),
         (None, 10e9, "enterprise"),
         (None, None, "unknown"),
+        # A negative head count is a defect: the revenue bands decide, else unknown.
+        (-5, 30e6, "smb"),
+        (-5, None, "unknown"),
+        (None, -1, "unknown"),
     ],
 )
 def test_size_tier_uses_employees_then_falls_back_to_revenue_bands(

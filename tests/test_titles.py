@@ -1,4 +1,4 @@
-"""Contact role inferred from Russian and English job titles (DOMAIN 8, authority)."""
+"""Contact role inferred from Russian and English job titles (docs/leads.md, authority)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-{#- DOMAIN 2: an amount in the reporting currency, rounded half-up (away from zero) to
+{#- docs/revenue.md: an amount in the reporting currency, rounded half-up (away from zero) to
     2 decimals once, at the end; the rate is used at full precision.
     - the reporting currency itself: the amount as it is;
     - units_per_reporting given (units of the currency per 1 reporting unit, as
@@ -45,7 +45,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- DOMAIN 2: an amount without a currency is in the reporting currency (invoice lines,
+{#- docs/revenue.md: an amount without a currency is in the reporting currency (invoice lines,
     deals, leads' budgets). Staging keeps the export's null; the intermediate models
     apply this default. -#}
 {% macro currency_or_reporting(currency) -%}

@@ -1,4 +1,4 @@
-{#- The run's as_of date (DOMAIN 2): windows are relative to it, never to the wall clock. -#}
+{#- The run's as_of date (docs/revenue.md): windows are relative to it, never to the wall clock. -#}
 {% macro as_of_date() -%}
     date '{{ var("as_of") }}'
 {%- endmacro %}

@@ -11,11 +11,14 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableSchema,
     asset,
     multi_asset,
 )
 
-from pipelines.ingest.contract import SourceSpec
+from pipelines.catalog import lineage_metadata, table_metadata
+from pipelines.ingest.contract import ColumnSpec, SourceSpec
 from pipelines.ingest.loader import (
     LOAD_REPORT_TABLE,
     REJECTS_TABLE,
@@ -47,6 +50,45 @@ def _file_names(spec: SourceSpec) -> list[str]:
     return patterns or [f"{spec.name}.csv"]
 
 
+def column_description(column: ColumnSpec) -> str:
+    """What the contract says of a raw column, in words (the UI's column schema)."""
+    parts = [f"Contract column, typed {column.type}"]
+    if column.key:
+        parts.append("a row without it is rejected")
+    elif column.required:
+        parts.append("the file is refused without it")
+    if column.values:
+        parts.append("one of " + ", ".join(map(str, column.values)))
+    if column.known_in:
+        parts.append(f"must exist in {column.known_in}")
+    if column.not_after_as_of:
+        parts.append("a date after the night's as_of rejects the row")
+    if column.expression:
+        parts.append(f"mapped by the profile from: {column.expression}")
+    elif column.source_column and column.source_column != (column.name,):
+        parts.append(f"exported as {' or '.join(column.source_column)}")
+    return "; ".join(parts) + "."
+
+
+def raw_column_schema(spec: SourceSpec) -> TableSchema:
+    return TableSchema(
+        columns=[
+            *(
+                TableColumn(c.name, type=c.sql_type, description=column_description(c))
+                for c in spec.columns
+            ),
+            TableColumn(
+                "_source_file", type="VARCHAR", description="The export file the row came from."
+            ),
+            TableColumn(
+                "_source_line",
+                type="BIGINT",
+                description="The row's line number in that file (rejects name it too).",
+            ),
+        ]
+    )
+
+
 def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
     required = ", ".join(spec.required_columns)
 
@@ -57,6 +99,7 @@ def build_ingest_asset(spec: SourceSpec) -> AssetsDefinition:
         owners=[OWNER],
         kinds={"duckdb", "csv"},
         tags={"source_system": spec.system},
+        metadata={"dagster/column_schema": raw_column_schema(spec)},
         description=(
             f"{spec.description} Loaded from "
             f"`{'`, `'.join(_file_names(spec))}` (also `.csv.gz`, "
@@ -184,6 +227,7 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
         specs=[
             AssetSpec(
                 LOAD_REPORT,
+                metadata=table_metadata(LOAD_REPORT),
                 deps=sources,
                 group_name="ingest",
                 owners=[OWNER],
@@ -196,6 +240,7 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
             ),
             AssetSpec(
                 REJECTS,
+                metadata=table_metadata(REJECTS),
                 deps=sources,
                 group_name="ingest",
                 owners=[OWNER],
@@ -240,7 +285,11 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
         )
         yield MaterializeResult(
             asset_key=LOAD_REPORT,
-            metadata={"dagster/row_count": len(report), "loads": MetadataValue.md(table)},
+            metadata={
+                **lineage_metadata(LOAD_REPORT),
+                "dagster/row_count": len(report),
+                "loads": MetadataValue.md(table),
+            },
         )
         reasons = "| source | reason | rows |\n|---|---|---:|\n" + "\n".join(
             f"| {r.source} | {r.reason} | {r.n:,} |" for r in rejects.itertuples()
@@ -248,6 +297,7 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
         yield MaterializeResult(
             asset_key=REJECTS,
             metadata={
+                **lineage_metadata(REJECTS),
                 "rejected_tonight": int(report["rows_rejected"].sum()),
                 "top_reasons": MetadataValue.md(reasons),
             },

@@ -20,6 +20,7 @@ import datetime as dt
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.db import fetch_one
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import OWNER
@@ -93,6 +94,7 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
     specs=[
         AssetSpec(
             CRM_ACCOUNTS,
+            metadata=table_metadata(CRM_ACCOUNTS),
             # invoice_lines: the night (as_of) defaults to its latest invoice date.
             deps=[AssetKey(["raw", "accounts"]), AssetKey(["raw", "invoice_lines"])],
             group_name=SCHEMA,
@@ -106,6 +108,7 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
         ),
         AssetSpec(
             CRM_CONTACTS,
+            metadata=table_metadata(CRM_CONTACTS),
             deps=[AssetKey(["raw", "contacts"]), AssetKey(["raw", "invoice_lines"])],
             group_name=SCHEMA,
             owners=[OWNER],
@@ -117,6 +120,7 @@ def record_crm_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple
         ),
         AssetSpec(
             CRM_DEALS,
+            metadata=table_metadata(CRM_DEALS),
             deps=[AssetKey(["raw", "deals"]), AssetKey(["raw", "invoice_lines"])],
             group_name=SCHEMA,
             owners=[OWNER],
@@ -146,13 +150,28 @@ def crm_history(
     )
     yield MaterializeResult(
         asset_key=CRM_ACCOUNTS,
-        metadata={"as_of": str(as_of), "dagster/row_count": accounts, "nights_kept": nights},
+        metadata={
+            **lineage_metadata(CRM_ACCOUNTS),
+            "as_of": str(as_of),
+            "dagster/row_count": accounts,
+            "nights_kept": nights,
+        },
     )
     yield MaterializeResult(
         asset_key=CRM_CONTACTS,
-        metadata={"as_of": str(as_of), "dagster/row_count": contacts, "nights_kept": nights},
+        metadata={
+            **lineage_metadata(CRM_CONTACTS),
+            "as_of": str(as_of),
+            "dagster/row_count": contacts,
+            "nights_kept": nights,
+        },
     )
     yield MaterializeResult(
         asset_key=CRM_DEALS,
-        metadata={"as_of": str(as_of), "dagster/row_count": deals, "nights_kept": nights},
+        metadata={
+            **lineage_metadata(CRM_DEALS),
+            "as_of": str(as_of),
+            "dagster/row_count": deals,
+            "nights_kept": nights,
+        },
     )

@@ -1,4 +1,4 @@
-"""Publication (DOMAIN 9): one `segments.duckdb` in the publish folder, replaced whole.
+"""Publication (docs/publication.md): one `segments.duckdb` in the publish folder, replaced whole.
 
 FACTS measured: a DuckDB file built under a temporary name in the same folder and
 renamed over the published one gives readers the old or the new night, never a mix
@@ -20,14 +20,17 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.db import fetch_one
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.marts.models import Marts, relation
+from pipelines.publish.dictionary import describe_release
 from pipelines.publish.releases import (
     Totals,
     archive_release,
@@ -78,6 +81,7 @@ SEGMENT_HISTORY = AssetKey(["history", "client_segments"])
 class PublishedTable:
     name: str
     select: str  # reads the warehouse (attached as `wh`); stamps are added around it
+    source: str  # the warehouse table it publishes ("schema.table"): its column docs
 
 
 def published_tables(marts: Marts) -> list[PublishedTable]:
@@ -88,46 +92,56 @@ def published_tables(marts: Marts) -> list[PublishedTable]:
             "client_segments",
             f"select {', '.join(CLIENT_SEGMENTS_COLUMNS)} "
             f"from wh.{AUDITED_TABLE} order by account_id",
+            AUDITED_TABLE,
         ),
         PublishedTable(
             "segment_mix",
             f"select * exclude (run_id, config_version), {stamp} from wh.{SCHEMA}.segment_mix",
+            f"{SCHEMA}.segment_mix",
         ),
         PublishedTable(
             "client_revenue_monthly",
             f"select *, {stamp} from wh.{relation(marts.revenue_monthly)} "
             "order by account_id, revenue_month",
+            relation(marts.revenue_monthly),
         ),
         PublishedTable(
             "portfolio_concentration",
             f"select *, {stamp} from wh.{relation(marts.portfolio_concentration)}",
+            relation(marts.portfolio_concentration),
         ),
         PublishedTable(
             "retention_risks",
             f"select {', '.join(RETENTION_RISKS_COLUMNS)} from wh.{RETENTION_TABLE} "
             "order by account_id, severity_points desc, flag",
+            RETENTION_TABLE,
         ),
         PublishedTable(
             "lead_rankings",
             f"select {', '.join(LEAD_RANKINGS_COLUMNS)} from wh.{LEADS_TABLE} "
             "order by bant_rank nulls last, lead_id",
+            LEADS_TABLE,
         ),
         PublishedTable(
             "cross_sell",
             f"select {', '.join(CROSS_SELL_COLUMNS)} from wh.{CROSS_SELL_TABLE} "
             "order by account_id, rank_for_client",
+            CROSS_SELL_TABLE,
         ),
         PublishedTable(
             "sales_funnel",
             f"select {', '.join(SALES_FUNNEL_COLUMNS)} from wh.{FUNNEL_TABLE}",
+            FUNNEL_TABLE,
         ),
         PublishedTable(
             "sales_funnel_stages",
             f"select {', '.join(SALES_FUNNEL_STAGES_COLUMNS)} from wh.{FUNNEL_STAGES_TABLE}",
+            FUNNEL_STAGES_TABLE,
         ),
         PublishedTable(
             "segment_transitions",
             f"select * from wh.{SCHEMA}.segment_transitions order by from_segment, to_segment",
+            f"{SCHEMA}.segment_transitions",
         ),
         # Every published night before this one, and this one.
         PublishedTable(
@@ -141,12 +155,14 @@ def published_tables(marts: Marts) -> list[PublishedTable]:
                        run_id, config_version
                 from wh.{AUDITED_TABLE}
                 order by as_of, account_id""",
+            "publish.segment_history",
         ),
         PublishedTable(
             "load_report",
             "select source, file_name, sha256, rows_read, rows_loaded, rows_filtered, "
             "rows_rejected, notes, loaded_by_run_id, loaded_at, ?::date as as_of, "
             f"{stamp} from wh.{relation(marts.source_loads)} order by source, part",
+            relation(marts.source_loads),
         ),
     ]
 
@@ -176,23 +192,28 @@ def build_release_file(
                 [published_at, *params],
             )
             counts[table.name] = fetch_one(con, f"select count(*) from {table.name}")[0]
-        con.execute(
-            "create table release as select ?::date as as_of, ?::varchar as run_id, "
-            "?::varchar as config_version, ?::timestamp as published_at, "
-            "?::varchar as audited_fingerprint, 'passed' as audit_status, "
-            "?::json as row_counts",
-            [as_of, run_id, config_version, published_at, audit_fingerprint, json.dumps(counts)],
-        )
         con.execute("detach wh")
         # What a reader needs to know which night it reads and that it is whole: one row
         # per table with its row count and a content hash that two runs of the same night
-        # share (run ids and timestamps left out).
-        gated = {table.split(".")[1] for table in GATED_TABLES}
+        # share (run ids and timestamps left out); and what every column means.
+        con.execute(
+            """create table release (as_of date, run_id varchar, config_version varchar,
+                published_at timestamp, audited_fingerprint varchar, audit_status varchar,
+                row_counts varchar)"""
+        )
         con.execute(
             """create table release_manifest (as_of date, run_id varchar,
                 config_version varchar, published_at timestamp, table_name varchar,
                 row_count bigint, content_hash varchar, audit_status varchar)"""
         )
+        counts["data_dictionary"] = describe_release(
+            con, {t.name: t.source for t in published_tables(marts)}
+        )
+        con.execute(
+            "insert into release values (?, ?, ?, ?, ?, 'passed', ?)",
+            [as_of, run_id, config_version, published_at, audit_fingerprint, json.dumps(counts)],
+        )
+        gated = {table.split(".")[1] for table in GATED_TABLES}
         for name, rows in counts.items():
             con.execute(
                 "insert into release_manifest values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -331,14 +352,19 @@ def publish_release(
     return target, counts, {"as_of": str(as_of), "run_id": run_id, "config_version": config_version}
 
 
-def build_release_asset(marts: Marts) -> AssetsDefinition:
-    """The published release, and the segment history it keeps of every published night."""
+def build_release_asset(marts: Marts, max_age_hours: float = 26.0) -> AssetsDefinition:
+    """The published release, and the segment history it keeps of every published night.
+    The release is stale (its freshness fails in the UI) when the last good publication
+    (a failed gate publishes nothing) is older than `max_age_hours`."""
 
     @multi_asset(
         name="publish__segments_release",
         specs=[
             AssetSpec(
                 SEGMENTS_RELEASE,
+                freshness_policy=FreshnessPolicy.time_window(
+                    fail_window=dt.timedelta(hours=max_age_hours)
+                ),
                 deps=[
                     CLIENT_SEGMENTS,
                     SEGMENT_MIX,
@@ -369,6 +395,7 @@ def build_release_asset(marts: Marts) -> AssetsDefinition:
             ),
             AssetSpec(
                 SEGMENT_HISTORY,
+                metadata=table_metadata(SEGMENT_HISTORY),
                 deps=[CLIENT_SEGMENTS],
                 group_name="publish",
                 owners=[OWNER],
@@ -415,6 +442,7 @@ def build_release_asset(marts: Marts) -> AssetsDefinition:
         yield MaterializeResult(
             asset_key=SEGMENT_HISTORY,
             metadata={
+                **lineage_metadata(SEGMENT_HISTORY),
                 "as_of": release["as_of"],
                 "dagster/row_count": recorded,
                 "nights_kept": nights[0],

@@ -32,6 +32,7 @@ from expectations.sales_funnel import (
     validate_sales_funnel,
     validate_sales_funnel_stages,
 )
+from pipelines.catalog import table_metadata
 from pipelines.db import fetch_one
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
@@ -75,6 +76,7 @@ GATED_TABLES = (
 # publication: declared so that the lineage shows what publication trusts.
 audit_log = AssetSpec(
     AUDIT_LOG_KEY,
+    metadata=table_metadata(AUDIT_LOG_KEY),
     deps=[
         CLIENT_SEGMENTS,
         RETENTION_RISKS,

@@ -83,3 +83,39 @@ def funnel_chart_markdown(stages: pd.DataFrame) -> str:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return _png_markdown(fig, "sales funnel per sub-segment")
+
+
+def pareto_chart_markdown(revenue: pd.Series, a_share: float, b_share: float) -> str:
+    """Revenue concentration: the cumulative share of revenue against the share of paying
+    clients, largest first, with the ABC class bounds."""
+    ordered = revenue[revenue > 0].sort_values(ascending=False).to_numpy(dtype=float)
+    if not len(ordered):
+        return "no client with revenue in the window"
+    cumulative = np.cumsum(ordered) / ordered.sum()
+    clients = np.arange(1, len(ordered) + 1) / len(ordered)
+    fig, ax = plt.subplots(figsize=(5.5, 2.8), dpi=100)
+    ax.plot(np.r_[0, clients], np.r_[0, cumulative], color="#3b6ea8")
+    for bound, label in ((a_share, "A"), (b_share, "B")):
+        ax.axhline(bound, color="#999999", linewidth=0.8, linestyle="--")
+        ax.text(1.0, bound, f" {label} to {bound:.0%}", va="center", fontsize=7)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("paying clients, largest first")
+    ax.set_ylabel("share of revenue")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _png_markdown(fig, "revenue concentration (Pareto) with the ABC bounds")
+
+
+def revenue_at_risk_chart_markdown(mix: pd.DataFrame) -> str:
+    """Revenue t12m per segment with the part at high retention risk."""
+    fig, ax = plt.subplots(figsize=(5.5, 2.6), dpi=100)
+    positions = range(len(mix))
+    ax.bar(positions, mix["revenue_t12m"], width=0.6, color="#cfd8e3", label="revenue t12m")
+    ax.bar(positions, mix["revenue_at_risk"], width=0.6, color="#c0504d", label="at high risk")
+    ax.set_xticks(list(positions), mix["segment"])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _png_markdown(fig, "revenue at risk by segment")

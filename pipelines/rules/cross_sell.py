@@ -1,4 +1,4 @@
-"""Cross-sell white-space asset (DOMAIN 10, docs/cross_sell.md): per client of the
+"""Cross-sell white-space asset (docs/cross_sell.md): per client of the
 night's base, the fitting product families it does not buy, ranked by adoption in its
 peer group. Thin wiring around `assets/cross_sell.py`."""
 
@@ -13,6 +13,7 @@ from dagster import (
 
 from assets import cross_sell as rules_cross_sell
 from assets.vocabulary import Export
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.rules.charts import white_space_matrix_markdown
@@ -40,6 +41,7 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=CROSS_SELL,
+        metadata=table_metadata(CROSS_SELL),
         deps=[
             CLIENT_PROFILES,
             marts.dim_clients,
@@ -128,6 +130,7 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
+                **lineage_metadata(CROSS_SELL),
                 "dagster/row_count": len(rows),
                 "clients_with_white_space": int(rows["account_id"].nunique()),
                 "families_offered": len(by_family),

@@ -1,4 +1,4 @@
-"""Sales funnel assets (DOMAIN 11, docs/funnel.md): win rate, won amount and sales cycle
+"""Sales funnel assets (docs/funnel.md): win rate, won amount and sales cycle
 per size tier, sub-segment and segment over the deals closed in the window, and the
 stage-to-stage conversion where the stage events show each deal's path. Thin wiring
 around `assets/funnel.py`."""
@@ -18,6 +18,7 @@ from assets import funnel as rules_funnel
 from assets.config import RulesConfig
 from assets.segments import size_tier
 from assets.vocabulary import Export
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.db import fetch_one
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
@@ -83,6 +84,7 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=SALES_FUNNEL,
+        metadata=table_metadata(SALES_FUNNEL),
         deps=[marts.deals, CLIENT_PROFILES],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -124,12 +126,13 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
         if undated:
             context.log.warning(
                 f"sales funnel: {undated} closed deal(s) have no close date and are in no "
-                "window (DOMAIN 2): not counted"
+                "window (docs/revenue.md): not counted"
             )
         table = _sub_segment_table(funnel)
         context.log.info(f"sales funnel: {len(closed):,} deals closed in the window\n{table}")
         return MaterializeResult(
             metadata={
+                **lineage_metadata(SALES_FUNNEL),
                 "dagster/row_count": len(funnel),
                 "deals_closed": len(closed),
                 "closed_deals_without_close_date": int(undated),
@@ -139,6 +142,7 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=SALES_FUNNEL_STAGES,
+        metadata=table_metadata(SALES_FUNNEL_STAGES),
         deps=[marts.deals, marts.deal_stage_events, CLIENT_PROFILES],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -187,6 +191,7 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
         sub_segments = stages[stages["dimension"] == rules_funnel.Dimension.SUB_SEGMENT]
         return MaterializeResult(
             metadata={
+                **lineage_metadata(SALES_FUNNEL_STAGES),
                 "dagster/row_count": len(stages),
                 "deals_with_path": with_path,
                 "deals_closed": len(closed),

@@ -1,4 +1,4 @@
-"""Lead-ranking asset (DOMAIN 8): target filter, BANT, readiness and routing over the
+"""Lead-ranking asset (docs/leads.md): target filter, BANT, readiness and routing over the
 lead inputs mart. Thin wiring around `assets/bant.py`."""
 
 import pandas as pd
@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from assets import bant
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.rules.segmentation import absent_sources, mart_as_of
@@ -27,6 +28,7 @@ def build_lead_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=LEAD_RANKINGS,
+        metadata=table_metadata(LEAD_RANKINGS),
         deps=[marts.lead_inputs],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -61,7 +63,7 @@ def build_lead_assets(marts: Marts) -> list[AssetsDefinition]:
                            bant_authority::integer as bant_authority,
                            bant_need::integer as bant_need, bant_time::integer as bant_time,
                            bant_score::integer as bant_score,
-                           bant_unknowns::varchar[] as bant_unknowns,
+                           array_to_string(bant_unknowns::varchar[], ', ') as bant_unknowns,
                            bant_rank::integer as bant_rank, bant_reason, readiness, buyer_class,
                            route, next_action,
                            expected_deal_value::decimal(18, 2) as expected_deal_value,
@@ -84,6 +86,7 @@ def build_lead_assets(marts: Marts) -> list[AssetsDefinition]:
         context.log.info(f"lead rankings: {len(ranked) - excluded} ranked, {excluded} excluded")
         return MaterializeResult(
             metadata={
+                **lineage_metadata(LEAD_RANKINGS),
                 "dagster/row_count": len(ranked),
                 "ranked": len(ranked) - excluded,
                 "excluded": excluded,

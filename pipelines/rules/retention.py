@@ -1,4 +1,4 @@
-"""Retention-risk asset: the flags of DOMAIN 7 per client, from the retention signals
+"""Retention-risk asset: the flags of docs/retention.md per client, from the retention signals
 mart and the night's segments. Thin wiring around `assets/retention.py`."""
 
 from collections.abc import Iterator
@@ -14,6 +14,7 @@ from dagster import (
 
 from assets import retention as rules_retention
 from assets.vocabulary import RETENTION_FLAGS, RiskLevel
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.db import fetch_one
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
@@ -53,12 +54,13 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
         specs=[
             AssetSpec(
                 RETENTION_RISKS,
+                metadata=table_metadata(RETENTION_RISKS),
                 deps=[marts.retention_signals, CLIENT_PROFILES],
                 group_name=SCHEMA,
                 owners=[OWNER],
                 kinds={"python", "pandas", "duckdb"},
                 description=(
-                    "One row per client and fired retention-risk flag (DOMAIN 7: "
+                    "One row per client and fired retention-risk flag (docs/retention.md: "
                     f"{', '.join(RETENTION_FLAGS)}) with severity, evidence in words and "
                     "figures and the recommended action. A flag whose input file is absent "
                     "tonight is skipped with a logged note."
@@ -66,6 +68,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
             ),
             AssetSpec(
                 CLIENT_RISK,
+                metadata=table_metadata(CLIENT_RISK),
                 deps=[marts.retention_signals, CLIENT_PROFILES],
                 group_name=SCHEMA,
                 owners=[OWNER],
@@ -162,6 +165,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
         yield MaterializeResult(
             asset_key=CLIENT_RISK,
             metadata={
+                **lineage_metadata(CLIENT_RISK),
                 "dagster/row_count": len(summary),
                 "risk_levels": MetadataValue.md(level_table),
             },
@@ -169,6 +173,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
         yield MaterializeResult(
             asset_key=RETENTION_RISKS,
             metadata={
+                **lineage_metadata(RETENTION_RISKS),
                 "dagster/row_count": len(flags),
                 "revenue_at_risk": MetadataValue.float(at_risk),
                 "flags": MetadataValue.md(flag_table),

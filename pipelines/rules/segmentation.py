@@ -20,11 +20,16 @@ from dagster import (
 
 from assets import segments as rules_segments
 from assets.vocabulary import SEGMENTS, SIZE_TIERS, RiskLevel
+from pipelines.catalog import lineage_metadata, table_metadata
 from pipelines.db import fetch_one
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.marts.models import Marts, relation
 from pipelines.resources import PipelineSettings, Warehouse
-from pipelines.rules.charts import segment_mix_chart_markdown
+from pipelines.rules.charts import (
+    pareto_chart_markdown,
+    revenue_at_risk_chart_markdown,
+    segment_mix_chart_markdown,
+)
 from pipelines.settings import OWNER
 
 SCHEMA = "segmentation"
@@ -129,6 +134,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=CLIENT_PROFILES,
+        metadata=table_metadata(CLIENT_PROFILES),
         deps=[marts.dim_clients],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -137,8 +143,9 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             f"One row per client of the night's base: size_tier ({' / '.join(SIZE_TIERS)}; "
             "employees, else annual revenue bands), corporate_tier (top100 / key_1.. "
             "key_<corporate_tiers.key_levels> / mass by revenue_rank), growth "
-            "potential with the criteria that fired (DOMAIN 4 and 6), and the segment with "
-            "its reason and service model (DOMAIN 5, first matching rule wins)."
+            "potential with the criteria that fired (docs/growth_potential.md, docs/tiers.md), "
+            "and the segment with its reason and service model (docs/segments.md, first "
+            "matching rule wins)."
         ),
     )
     def client_profiles(
@@ -157,6 +164,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             _write(con, "client_profiles", profiles)
         return MaterializeResult(
             metadata={
+                **lineage_metadata(CLIENT_PROFILES),
                 "dagster/row_count": len(profiles),
                 "with_growth_potential": int(profiles["growth_potential"].sum()),
                 "size_tiers": MetadataValue.json(profiles["size_tier"].value_counts().to_dict()),
@@ -165,6 +173,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=CLIENT_SEGMENTS,
+        metadata=table_metadata(CLIENT_SEGMENTS),
         deps=[marts.dim_clients, CLIENT_PROFILES, CLIENT_RISK, CROSS_SELL],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -192,7 +201,9 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
                            d.growth, d.revenue_share, d.revenue_rank, d.active_months_24m,
                            p.growth_potential, p.size_tier, p.corporate_tier, d.industry,
                            d.region, d.owner, r.risk_score::integer as risk_score, r.risk_level,
-                           r.risk_flags::varchar[] as risk_flags,
+                           -- Text, not a LIST: every BI tool reads it (retention_risks
+                           -- has one row per flag for filtering).
+                           array_to_string(r.risk_flags, ', ') as risk_flags,
                            (case when r.risk_level = '{RiskLevel.HIGH}'
                                  then d.revenue_t12m else 0 end)
                                ::decimal(18, 2) as revenue_at_risk,
@@ -227,6 +238,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         context.log.info(f"client segments for as_of {as_of}:\n{table}")
         return MaterializeResult(
             metadata={
+                **lineage_metadata(CLIENT_SEGMENTS),
                 "as_of": str(as_of),
                 "config_version": rules.version,
                 "dagster/row_count": int(summary["clients"].sum()),
@@ -236,14 +248,16 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
 
     @asset(
         key=SEGMENT_MIX,
+        metadata=table_metadata(SEGMENT_MIX),
         deps=[CLIENT_SEGMENTS, marts.portfolio_concentration],
         group_name=SCHEMA,
         owners=[OWNER],
         kinds={"python", "pandas", "duckdb"},
         description=(
-            "One row per segment: actual vs healthy share of clients (DOMAIN 5), revenue, "
-            "revenue at risk (DOMAIN 7) and the warning signals (too much ballast, too many "
-            "VIPs, top-5 share above 50%). The metadata shows the mix as a table and a chart."
+            "One row per segment: actual vs healthy share of clients (docs/segments.md), revenue, "
+            "revenue at risk (docs/retention.md) and the warning signals (too much ballast, too "
+            "many VIPs, top-5 share above 50%). The metadata shows the mix as a table and "
+            "charts: the mix, the revenue concentration (Pareto) and revenue at risk."
         ),
     )
     def segment_mix(
@@ -276,15 +290,24 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
+                **lineage_metadata(SEGMENT_MIX),
                 "segment_mix": MetadataValue.md(table),
                 "segment_mix_chart": MetadataValue.md(segment_mix_chart_markdown(mix)),
-                "revenue_at_risk": float(mix["revenue_at_risk"].sum()),
-                "top5_share": float(top5_share),
+                "revenue_concentration": MetadataValue.md(
+                    pareto_chart_markdown(
+                        segments["revenue_t12m"], rules.abc.a_share, rules.abc.b_share
+                    )
+                ),
+                "revenue_at_risk_by_segment": MetadataValue.md(revenue_at_risk_chart_markdown(mix)),
+                # Read by people: a percentage and whole money, not 0.053775493650352696.
+                "revenue_at_risk": f"{mix['revenue_at_risk'].sum():,.0f}",
+                "top5_share": f"{top5_share:.1%}",
             }
         )
 
     @asset(
         key=SEGMENT_TRANSITIONS,
+        metadata=table_metadata(SEGMENT_TRANSITIONS),
         deps=[CLIENT_SEGMENTS],
         group_name=SCHEMA,
         owners=[OWNER],
@@ -312,7 +335,13 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             transitions = con.sql(f"select * from {SCHEMA}.segment_transitions").df()
         if transitions.empty:
             context.log.info(f"no published night before {as_of}: no transitions yet")
-            return MaterializeResult(metadata={"previous_as_of": "none", "dagster/row_count": 0})
+            return MaterializeResult(
+                metadata={
+                    **lineage_metadata(SEGMENT_TRANSITIONS),
+                    "previous_as_of": "none",
+                    "dagster/row_count": 0,
+                }
+            )
         moved = transitions[transitions["from_segment"] != transitions["to_segment"]]
         table = (
             "| from | to | clients | revenue then | revenue now |\n|---|---|---:|---:|---:|\n"
@@ -327,6 +356,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
+                **lineage_metadata(SEGMENT_TRANSITIONS),
                 "previous_as_of": str(transitions["previous_as_of"].iat[0].date()),
                 "clients_moved": int(moved["clients"].sum()),
                 "transitions": MetadataValue.md(table),

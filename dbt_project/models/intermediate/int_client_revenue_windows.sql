@@ -1,4 +1,4 @@
--- DOMAIN 2: per-client revenue figures over windows ending at as_of, for every client
+-- docs/revenue.md: per-client revenue figures over windows ending at as_of, for every client
 -- of the night's base (a non-cancelled line in the last 24 months).
 -- A table: the ABC classification, dim_clients, the monthly mart and their tests all
 -- read it, and as a view each of them would re-aggregate every invoice line.
@@ -23,7 +23,7 @@ bounds as (
             - interval ({{ var('activity_months') - 1 }}) month
         )::date as first_active_month,
         {{ as_of_date() }} - {{ var('overdue_days') }} as overdue_cutoff,
-        -- DOMAIN 7, in calendar months like active_months_24m: the recent months end
+        -- docs/retention.md, in calendar months like active_months_24m: the recent months end
         -- with as_of's month; the lapsed look-back is the months just before them.
         date_trunc('month', {{ as_of_date() }})::date as as_of_month,
         (

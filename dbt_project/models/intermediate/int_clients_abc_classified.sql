@@ -1,4 +1,4 @@
--- DOMAIN 2-3: revenue share, rank and ABC class. The comparison against the
+-- docs/revenue.md and docs/segments.md: revenue share, rank and ABC class. The comparison against the
 -- cumulative share *before* a client is done on exact decimals (cumulative revenue
 -- < share x total), so a client sitting exactly on 80% or 95% is never misclassed
 -- by floating-point rounding.

@@ -1,6 +1,6 @@
 -- CRM deals with the defaults the rules apply where the export is silent:
---   DOMAIN 2: a deal without a currency is in the reporting currency;
---   DOMAIN 1: without is_won a deal is won when its stage is won; without is_closed a
+--   docs/revenue.md: a deal without a currency is in the reporting currency;
+--   docs/revenue.md: without is_won a deal is won when its stage is won; without is_closed a
 --   deal is open unless its stage is won or lost.
 with deals as (
     select * from {{ ref('stg_crm__deals') }}

@@ -1,4 +1,4 @@
--- DOMAIN 2: the rate of a day is the rate published that day or the latest earlier one.
+-- docs/revenue.md: the rate of a day is the rate published that day or the latest earlier one.
 -- Spelled out as one row per currency and calendar day up to as_of, so converting 10M
 -- invoice lines is an equality join (about 20x faster here than an ASOF join).
 -- Rates stay at full precision; a rate row giving neither rate_to_reporting nor

@@ -1,4 +1,4 @@
--- DOMAIN 2: each revenue line (invoice line, or won deal: int_revenue_lines) at the
+-- docs/revenue.md: each revenue line (invoice line, or won deal: int_revenue_lines) at the
 -- rate of its date or the latest earlier one; reporting-currency lines take rate 1.
 -- Lines dated after as_of are ignored. The rate is used at full precision (divided by
 -- when given as units per reporting unit) and the amount rounded half-up to 2

@@ -1,4 +1,4 @@
--- DOMAIN 2: a line with no rate on or before its date cannot be converted: it is a
+-- docs/revenue.md: a line with no rate on or before its date cannot be converted: it is a
 -- reject, listed here (and counted in the run summary) instead of silently dropped.
 with converted as (
     select * from {{ ref('int_invoice_lines_converted') }}

@@ -1,4 +1,4 @@
--- CRM leads with the DOMAIN 2 default applied: a budget without a currency is in the
+-- CRM leads with the docs/revenue.md default applied: a budget without a currency is in the
 -- reporting currency.
 with leads as (
     select * from {{ ref('stg_crm__leads') }}

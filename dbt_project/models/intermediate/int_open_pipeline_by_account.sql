@@ -1,4 +1,4 @@
--- DOMAIN 4: weighted open pipeline per account: amount in reporting currency (latest
+-- docs/growth_potential.md: weighted open pipeline per account: amount in reporting currency (latest
 -- rate on or before as_of, macro to_reporting) x probability, the per-stage default when
 -- it is missing.
 with deals as (

@@ -29,7 +29,7 @@ with lines as (
             paid_date
         from {{ ref('int_won_deal_revenue_lines') }}
     {% else %}
-        -- DOMAIN 2: a line with no currency is in the reporting currency.
+        -- docs/revenue.md: a line with no currency is in the reporting currency.
         select
             invoice_id,
             line_no,

@@ -1,5 +1,5 @@
--- One row per client of the night's base (DOMAIN 2): every per-client revenue
--- field, the ABC class (DOMAIN 3), CRM attributes and the weighted open pipeline.
+-- One row per client of the night's base (docs/revenue.md): every per-client revenue
+-- field, the ABC class (docs/segments.md), CRM attributes and the weighted open pipeline.
 -- Billing is the truth for money: a client missing from the CRM keeps its revenue
 -- with empty attributes (is_in_crm = false).
 with revenue as (
@@ -18,7 +18,7 @@ pipeline as (
     select * from {{ ref('int_open_pipeline_by_account') }}
 ),
 
--- DOMAIN 10's "companies with branches": accounts of tonight's CRM naming the client as
+-- docs/cross_sell.md's "companies with branches": accounts of tonight's CRM naming the client as
 -- their parent.
 branches as (
     select

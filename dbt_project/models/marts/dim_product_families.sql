@@ -1,4 +1,4 @@
--- DOMAIN 10: the product families of tonight's products export, the ones cross-sell can
+-- docs/cross_sell.md: the product families of tonight's products export, the ones cross-sell can
 -- offer (a family nobody buys yet is offered too, with an adoption share of 0).
 with products as (
     select

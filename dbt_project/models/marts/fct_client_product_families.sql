@@ -1,4 +1,4 @@
--- DOMAIN 10: per client of the night's base and product family, the net revenue of the
+-- docs/cross_sell.md: per client of the night's base and product family, the net revenue of the
 -- window of revenue.window_months ending at as_of (cancelled lines left out, credit notes
 -- included). A client buys a family when that revenue is > 0. Only families the products
 -- export names; lines of other products are listed in fct_products_without_family.

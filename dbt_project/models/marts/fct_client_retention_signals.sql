@@ -1,4 +1,4 @@
--- DOMAIN 7: the facts every retention-risk flag is decided on, one row per client of
+-- docs/retention.md: the facts every retention-risk flag is decided on, one row per client of
 -- the night's base. The thresholds are applied in Python (assets/retention.py) from
 -- config/segmentation.yml; this model only gathers the figures, each dated at as_of.
 with clients as (

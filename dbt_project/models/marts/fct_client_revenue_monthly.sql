@@ -1,4 +1,4 @@
--- DOMAIN 2: net revenue per client and calendar month (the 24 months ending with
+-- docs/revenue.md: net revenue per client and calendar month (the 24 months ending with
 -- as_of's month) and the month's MRR-style movement against the previous month:
 -- new (first positive month ever), expansion, contraction, churn, reactivation,
 -- flat, or inactive.

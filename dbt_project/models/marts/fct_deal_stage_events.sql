@@ -1,4 +1,4 @@
--- DOMAIN 11: the stages each of tonight's deals entered, and when (the first time, when
+-- docs/funnel.md: the stages each of tonight's deals entered, and when (the first time, when
 -- a deal went back and entered a stage again). The evidence, in order of trust:
 --   deal_stage_history - the CRM's own log of stage changes, when tonight's landing
 --                        folder has that export;

@@ -1,10 +1,10 @@
--- DOMAIN 11: one row per CRM deal with what the sales funnel needs: its value in the
--- reporting currency (latest rate on or before as_of, as every deal amount, DOMAIN 2),
--- whether it closed in the window of revenue.window_months ending at as_of (DOMAIN 2's
+-- docs/funnel.md: one row per CRM deal with what the sales funnel needs: its value in the
+-- reporting currency (latest rate on or before as_of, as every deal amount, docs/revenue.md),
+-- whether it closed in the window of revenue.window_months ending at as_of (docs/revenue.md's
 -- window rule on closed_at: a closed deal without a close date is in no window), and
 -- its sales cycle in days (none for a deal closed before it was created: a back-dated
 -- import, not a cycle). The account's size inputs come along so that the deal's size
--- tier follows the clients' rule (DOMAIN 6) for accounts outside the base too.
+-- tier follows the clients' rule (docs/tiers.md) for accounts outside the base too.
 with deals as (
     select * from {{ ref('int_deals_defaulted') }}
 ),

@@ -1,4 +1,4 @@
--- DOMAIN 8: one row per lead with what BANT needs, money in reporting currency at the
+-- docs/leads.md: one row per lead with what BANT needs, money in reporting currency at the
 -- latest rate on or before as_of. Scoring, ranking and routing are in Python
 -- (assets/bant.py) with their thresholds in config/segmentation.yml.
 with leads as (

@@ -1,4 +1,4 @@
--- DOMAIN 2: dependence on few clients: top-5/10/100 share of revenue_t12m and the
+-- docs/revenue.md: dependence on few clients: top-5/10/100 share of revenue_t12m and the
 -- Herfindahl-Hirschman index of client shares (0..10,000 on percentage points). Published
 -- to BI as portfolio_concentration (pipelines: publish).
 with clients as (

@@ -1,4 +1,4 @@
--- DOMAIN 10: the products billed in the window of revenue.window_months ending at as_of
+-- docs/cross_sell.md: the products billed in the window of revenue.window_months ending at as_of
 -- that map onto no product family, so that cross-sell reports them once instead of
 -- guessing a family: one row per product code ('(none)' for lines without one).
 with lines as (

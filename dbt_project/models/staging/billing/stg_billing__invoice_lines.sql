@@ -1,5 +1,5 @@
 -- Renamed and cast only. A line without a currency keeps a null currency here: the
--- DOMAIN 2 default (the reporting currency) and is_cancelled are applied in
+-- docs/revenue.md default (the reporting currency) and is_cancelled are applied in
 -- int_revenue_lines.
 with source as (
     select * from {{ source('billing', 'invoice_lines') }}

@@ -1,4 +1,4 @@
--- Renamed only: the optional export of deal stage changes (DOMAIN 11). Absent, it is an
+-- Renamed only: the optional export of deal stage changes (docs/funnel.md). Absent, it is an
 -- empty table and the nightly CRM history of deals shows the path instead
 -- (fct_deal_stage_events).
 with source as (

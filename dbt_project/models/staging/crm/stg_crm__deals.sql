@@ -1,5 +1,5 @@
 -- Renamed and cast only. Where the export leaves currency, is_won or is_closed empty
--- they stay null here: the defaults (DOMAIN 1-2) are applied in int_deals_defaulted.
+-- they stay null here: the defaults (docs/revenue.md) are applied in int_deals_defaulted.
 with source as (
     select * from {{ source('crm', 'deals') }}
 ),

@@ -1,4 +1,4 @@
--- Renamed and cast only; the currency default (DOMAIN 2) is applied in int_leads_defaulted.
+-- Renamed and cast only; the currency default (docs/revenue.md) is applied in int_leads_defaulted.
 with source as (
     select * from {{ source('crm', 'leads') }}
 ),
