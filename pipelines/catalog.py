@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import duckdb
 import yaml
 from dagster import (
     AssetKey,
@@ -120,6 +121,24 @@ def table_metadata(key: AssetKey) -> dict:
     return {"dagster/column_schema": column_schema(".".join(key.path))}
 
 
-def lineage_metadata(key: AssetKey) -> dict:
-    """Materialization metadata of the asset `key`: where each column comes from."""
-    return {"dagster/column_lineage": column_lineage(".".join(key.path))}
+def lineage_metadata(key: AssetKey, warehouse_path: str) -> dict:
+    """Materialization metadata of the asset `key`: where each column comes from, and
+    the column schema with the types the night wrote (read from the warehouse at
+    `warehouse_path`, after the step has closed its own connection)."""
+    table = ".".join(key.path)
+    with duckdb.connect(warehouse_path, read_only=True) as con:
+        types = dict(
+            con.execute(
+                """select column_name, data_type from information_schema.columns
+                   where table_catalog = current_database() and table_schema = ?
+                     and table_name = ?""",
+                list(key.path),
+            ).fetchall()
+        )
+    schema = TableSchema(
+        columns=[
+            TableColumn(c.name, type=types.get(c.name, "unknown"), description=c.description)
+            for c in python_tables()[table].columns
+        ]
+    )
+    return {"dagster/column_lineage": column_lineage(table), "dagster/column_schema": schema}

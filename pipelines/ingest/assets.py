@@ -286,7 +286,7 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
         yield MaterializeResult(
             asset_key=LOAD_REPORT,
             metadata={
-                **lineage_metadata(LOAD_REPORT),
+                **lineage_metadata(LOAD_REPORT, warehouse.path),
                 "dagster/row_count": len(report),
                 "loads": MetadataValue.md(table),
             },
@@ -297,7 +297,7 @@ def build_load_report(contract: dict[str, SourceSpec]) -> AssetsDefinition:
         yield MaterializeResult(
             asset_key=REJECTS,
             metadata={
-                **lineage_metadata(REJECTS),
+                **lineage_metadata(REJECTS, warehouse.path),
                 "rejected_tonight": int(report["rows_rejected"].sum()),
                 "top_reasons": MetadataValue.md(reasons),
             },

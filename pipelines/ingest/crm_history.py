@@ -151,7 +151,7 @@ def crm_history(
     yield MaterializeResult(
         asset_key=CRM_ACCOUNTS,
         metadata={
-            **lineage_metadata(CRM_ACCOUNTS),
+            **lineage_metadata(CRM_ACCOUNTS, warehouse.path),
             "as_of": str(as_of),
             "dagster/row_count": accounts,
             "nights_kept": nights,
@@ -160,7 +160,7 @@ def crm_history(
     yield MaterializeResult(
         asset_key=CRM_CONTACTS,
         metadata={
-            **lineage_metadata(CRM_CONTACTS),
+            **lineage_metadata(CRM_CONTACTS, warehouse.path),
             "as_of": str(as_of),
             "dagster/row_count": contacts,
             "nights_kept": nights,
@@ -169,7 +169,7 @@ def crm_history(
     yield MaterializeResult(
         asset_key=CRM_DEALS,
         metadata={
-            **lineage_metadata(CRM_DEALS),
+            **lineage_metadata(CRM_DEALS, warehouse.path),
             "as_of": str(as_of),
             "dagster/row_count": deals,
             "nights_kept": nights,

@@ -442,7 +442,7 @@ def build_release_asset(marts: Marts, max_age_hours: float = 26.0) -> AssetsDefi
         yield MaterializeResult(
             asset_key=SEGMENT_HISTORY,
             metadata={
-                **lineage_metadata(SEGMENT_HISTORY),
+                **lineage_metadata(SEGMENT_HISTORY, warehouse.path),
                 "as_of": release["as_of"],
                 "dagster/row_count": recorded,
                 "nights_kept": nights[0],

@@ -130,7 +130,7 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
-                **lineage_metadata(CROSS_SELL),
+                **lineage_metadata(CROSS_SELL, warehouse.path),
                 "dagster/row_count": len(rows),
                 "clients_with_white_space": int(rows["account_id"].nunique()),
                 "families_offered": len(by_family),

@@ -132,7 +132,7 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
         context.log.info(f"sales funnel: {len(closed):,} deals closed in the window\n{table}")
         return MaterializeResult(
             metadata={
-                **lineage_metadata(SALES_FUNNEL),
+                **lineage_metadata(SALES_FUNNEL, warehouse.path),
                 "dagster/row_count": len(funnel),
                 "deals_closed": len(closed),
                 "closed_deals_without_close_date": int(undated),
@@ -191,7 +191,7 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
         sub_segments = stages[stages["dimension"] == rules_funnel.Dimension.SUB_SEGMENT]
         return MaterializeResult(
             metadata={
-                **lineage_metadata(SALES_FUNNEL_STAGES),
+                **lineage_metadata(SALES_FUNNEL_STAGES, warehouse.path),
                 "dagster/row_count": len(stages),
                 "deals_with_path": with_path,
                 "deals_closed": len(closed),

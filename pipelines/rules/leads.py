@@ -86,7 +86,7 @@ def build_lead_assets(marts: Marts) -> list[AssetsDefinition]:
         context.log.info(f"lead rankings: {len(ranked) - excluded} ranked, {excluded} excluded")
         return MaterializeResult(
             metadata={
-                **lineage_metadata(LEAD_RANKINGS),
+                **lineage_metadata(LEAD_RANKINGS, warehouse.path),
                 "dagster/row_count": len(ranked),
                 "ranked": len(ranked) - excluded,
                 "excluded": excluded,

@@ -165,7 +165,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
         yield MaterializeResult(
             asset_key=CLIENT_RISK,
             metadata={
-                **lineage_metadata(CLIENT_RISK),
+                **lineage_metadata(CLIENT_RISK, warehouse.path),
                 "dagster/row_count": len(summary),
                 "risk_levels": MetadataValue.md(level_table),
             },
@@ -173,7 +173,7 @@ def build_retention_assets(marts: Marts) -> list[AssetsDefinition]:
         yield MaterializeResult(
             asset_key=RETENTION_RISKS,
             metadata={
-                **lineage_metadata(RETENTION_RISKS),
+                **lineage_metadata(RETENTION_RISKS, warehouse.path),
                 "dagster/row_count": len(flags),
                 "revenue_at_risk": MetadataValue.float(at_risk),
                 "flags": MetadataValue.md(flag_table),

@@ -164,7 +164,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             _write(con, "client_profiles", profiles)
         return MaterializeResult(
             metadata={
-                **lineage_metadata(CLIENT_PROFILES),
+                **lineage_metadata(CLIENT_PROFILES, warehouse.path),
                 "dagster/row_count": len(profiles),
                 "with_growth_potential": int(profiles["growth_potential"].sum()),
                 "size_tiers": MetadataValue.json(profiles["size_tier"].value_counts().to_dict()),
@@ -238,7 +238,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         context.log.info(f"client segments for as_of {as_of}:\n{table}")
         return MaterializeResult(
             metadata={
-                **lineage_metadata(CLIENT_SEGMENTS),
+                **lineage_metadata(CLIENT_SEGMENTS, warehouse.path),
                 "as_of": str(as_of),
                 "config_version": rules.version,
                 "dagster/row_count": int(summary["clients"].sum()),
@@ -290,7 +290,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
-                **lineage_metadata(SEGMENT_MIX),
+                **lineage_metadata(SEGMENT_MIX, warehouse.path),
                 "segment_mix": MetadataValue.md(table),
                 "segment_mix_chart": MetadataValue.md(segment_mix_chart_markdown(mix)),
                 "revenue_concentration": MetadataValue.md(
@@ -337,7 +337,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
             context.log.info(f"no published night before {as_of}: no transitions yet")
             return MaterializeResult(
                 metadata={
-                    **lineage_metadata(SEGMENT_TRANSITIONS),
+                    **lineage_metadata(SEGMENT_TRANSITIONS, warehouse.path),
                     "previous_as_of": "none",
                     "dagster/row_count": 0,
                 }
@@ -356,7 +356,7 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         )
         return MaterializeResult(
             metadata={
-                **lineage_metadata(SEGMENT_TRANSITIONS),
+                **lineage_metadata(SEGMENT_TRANSITIONS, warehouse.path),
                 "previous_as_of": str(transitions["previous_as_of"].iat[0].date()),
                 "clients_moved": int(moved["clients"].sum()),
                 "transitions": MetadataValue.md(table),
