@@ -6,13 +6,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, Failure
+from dagster import ConfigurableResource, EnvVar, Failure
 from pydantic import Field
 
 from assets.config import RulesConfig, load_rules
 from assets.vocabulary import RevenueSource
 from pipelines.db import fetch_one
-from pipelines.settings import PUBLISHED_FILE, EnvSettings
+from pipelines.settings import POSTGRES_URL_VAR, PUBLISHED_FILE, EnvSettings
 
 
 class PipelineSettings(ConfigurableResource):
@@ -42,6 +42,14 @@ class PipelineSettings(ConfigurableResource):
         description="Overrides revenue.reporting_currency of the rules file; empty: the file's."
     )
     keep_releases: int = Field(description="How many published releases to keep.")
+    postgres_url: str = Field(
+        description=f"PostgreSQL to publish to as well ({POSTGRES_URL_VAR}, given as that "
+        "variable so the UI never shows the credentials); empty: DuckDB only."
+    )
+    postgres_schema: str = Field(description="PostgreSQL schema the release is swapped into.")
+    postgres_readers: list[str] = Field(
+        description="Roles granted USAGE and SELECT on each published PostgreSQL schema."
+    )
 
     @classmethod
     def from_env(cls, env: EnvSettings) -> "PipelineSettings":
@@ -54,6 +62,9 @@ class PipelineSettings(ConfigurableResource):
             revenue_source=env.revenue_source or "",
             reporting_currency=env.reporting_currency or "",
             keep_releases=env.keep_releases,
+            postgres_url=EnvVar(POSTGRES_URL_VAR) if env.postgres_url_set else "",
+            postgres_schema=env.postgres_schema,
+            postgres_readers=list(env.postgres_readers),
         )
 
     @property

@@ -19,6 +19,7 @@ CONFIG_DIR = REPO_ROOT / "config"
 OWNER = "team:data-engineering"
 # The one file BI tools open, in the publish folder.
 PUBLISHED_FILE = "segments.duckdb"
+POSTGRES_URL_VAR = "SEGMENTS_PUBLISH_POSTGRES_URL"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class EnvSettings:
     revenue_source: str | None = None  # None: revenue.source of the rules file
     reporting_currency: str | None = None  # None: revenue.reporting_currency of the file
     release_max_age_hours: float = 26.0  # the release's freshness check fails beyond it
+    # PostgreSQL publication for BI servers: off unless the URL is set. The URL (with its
+    # credentials) is only ever read from the environment, by its variable's name.
+    postgres_url_set: bool = False
+    postgres_schema: str = "segments"
+    postgres_readers: tuple[str, ...] = ()
 
     @property
     def revenue_overrides(self) -> dict[str, str | None]:
@@ -100,4 +106,11 @@ def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
         revenue_source=environ.get("SEGMENTS_REVENUE_SOURCE") or None,
         reporting_currency=environ.get("SEGMENTS_REPORTING_CURRENCY") or None,
         release_max_age_hours=float(environ.get("SEGMENTS_RELEASE_MAX_AGE_HOURS") or 26),
+        postgres_url_set=bool(environ.get(POSTGRES_URL_VAR)),
+        postgres_schema=environ.get("SEGMENTS_PUBLISH_POSTGRES_SCHEMA") or "segments",
+        postgres_readers=tuple(
+            r.strip()
+            for r in (environ.get("SEGMENTS_PUBLISH_POSTGRES_READERS") or "").split(",")
+            if r.strip()
+        ),
     )

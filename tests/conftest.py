@@ -152,6 +152,7 @@ RELIABILITY_SUITES = {
     ),
     "fault scenarios": ("test_faults.py", "test_job_faults.py"),
     "publication guarantees": ("test_releases.py", "test_failed_gate_leaves_the_previous"),
+    "PostgreSQL publication": ("test_postgres.py",),
     "security checks": ("test_security.py",),
 }
 

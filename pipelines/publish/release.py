@@ -31,6 +31,7 @@ from pipelines.db import fetch_one
 from pipelines.ingest.crm_history import SEGMENT_HISTORY_TABLE, ensure_history_tables
 from pipelines.marts.models import Marts, relation
 from pipelines.publish.dictionary import describe_release
+from pipelines.publish.postgres import publish_to_postgres
 from pipelines.publish.releases import (
     Totals,
     archive_release,
@@ -74,6 +75,15 @@ from pipelines.rules.segmentation import (
 from pipelines.settings import OWNER, PUBLISHED_FILE
 
 SEGMENTS_RELEASE = AssetKey(["publish", "segments_release"])
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    url: str  # from the environment only; never logged
+    schema: str = "segments"
+    readers: tuple[str, ...] = ()
+
+
 SEGMENT_HISTORY = AssetKey(["history", "client_segments"])
 
 
@@ -292,9 +302,11 @@ def publish_release(
     max_drop_share: float = 1.0,
     accept_drop: bool = False,
     keep_releases: int = 7,
+    postgres: PostgresTarget | None = None,
 ) -> tuple[Path, dict[str, int], dict]:
     """Re-verify the audits and the drop guard, build the new file beside the old one,
-    rename it over, and keep a copy among the newest `keep_releases`."""
+    swap it into `postgres` when given, rename it over, and keep a copy among the newest
+    `keep_releases`."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     with warehouse.connect(read_only=True) as con:
         fingerprints = {table: _verified_fingerprint(con, table) for table in GATED_TABLES}
@@ -338,6 +350,12 @@ def publish_release(
         if published_rows != counts["client_segments"]:
             raise Failure("the new release does not read back as written: not published")
         fsync_path(temporary)
+        if postgres is not None:
+            # Before the rename: a failure here leaves both the DuckDB file and the
+            # PostgreSQL schema on the previous night.
+            publish_to_postgres(
+                postgres.url, temporary, postgres.schema, list(postgres.readers), log
+            )
         stale_wal = Path(f"{target}.wal")
         if stale_wal.exists():
             # Left by a process that opened the published file read-write and crashed;
@@ -425,6 +443,13 @@ def build_release_asset(marts: Marts, max_age_hours: float = 26.0) -> AssetsDefi
                 max_drop_share=settings.rules().quality.max_drop_share,
                 accept_drop=night.accept_drop,
                 keep_releases=settings.keep_releases,
+                postgres=PostgresTarget(
+                    settings.postgres_url,
+                    settings.postgres_schema,
+                    tuple(settings.postgres_readers),
+                )
+                if settings.postgres_url
+                else None,
             )
         context.log.info(f"published {target} for as_of {release['as_of']}: {counts}")
         yield MaterializeResult(
