@@ -1,5 +1,5 @@
--- docs/revenue.md and docs/segments.md: revenue share, rank and ABC class. The comparison against the
--- cumulative share *before* a client is done on exact decimals (cumulative revenue
+-- Revenue share, rank and ABC class (docs/revenue.md, docs/segments.md). The comparison
+-- against the cumulative share *before* a client is done on exact decimals (cumulative revenue
 -- < share x total), so a client sitting exactly on 80% or 95% is never misclassed
 -- by floating-point rounding.
 with clients as (

@@ -1,6 +1,6 @@
--- docs/growth_potential.md: weighted open pipeline per account: amount in reporting currency (latest
--- rate on or before as_of, macro to_reporting) x probability, the per-stage default when
--- it is missing.
+-- Weighted open pipeline per account (docs/growth_potential.md): amount in reporting
+-- currency (latest rate on or before as_of, macro to_reporting) x probability, the
+-- per-stage default when it is missing.
 with deals as (
     select * from {{ ref('int_deals_defaulted') }}
     where not is_closed
