@@ -332,25 +332,3 @@ def test_the_release_is_stale_after_the_configured_hours():
     graph = build_definitions(env).resolve_asset_graph()
     assert graph.get(release).freshness_policy.fail_window.to_timedelta() == dt.timedelta(hours=50)
     assert from_env({"SEGMENTS_RELEASE_MAX_AGE_HOURS": "30"}).release_max_age_hours == 30
-
-
-def test_column_lineage_runs_from_the_exports_through_dbt_to_the_python_tables(e2e_run):
-    """dagster-dbt's column lineage for the dbt models (sqlglot over the compiled SQL), the
-    Python steps' declared one: an export's column can be followed to client_segments."""
-    instance = e2e_run["instance"]
-
-    def lineage(*path) -> dict[str, set[tuple[str, str]]]:
-        event = instance.get_latest_materialization_event(AssetKey(list(path)))
-        value = event.asset_materialization.metadata["dagster/column_lineage"].value
-        return {
-            column: {(d.asset_key.to_user_string(), d.column_name) for d in deps}
-            for column, deps in value.deps_by_column.items()
-        }
-
-    assert ("raw/accounts", "name") in lineage("staging", "stg_crm__accounts")["account_name"]
-    assert ("staging/stg_crm__accounts", "account_name") in lineage("marts", "dim_clients")[
-        "account_name"
-    ]
-    segments = lineage("segmentation", "client_segments")
-    assert ("marts/dim_clients", "account_name") in segments["account_name"]
-    assert ("segmentation/client_profiles", "segment") in segments["segment"]

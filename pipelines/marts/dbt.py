@@ -120,13 +120,12 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         dbt_vars = {**dbt_vars, "warehouse_path": warehouse.path}
         # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
         # default of a new folder per run, which would pile up a copy of the artifacts a
-        # night. Column metadata: each model's column schema and, parsed with sqlglot, its
-        # column lineage (dagster-dbt reads them once dbt has released DuckDB's lock).
+        # night.
         yield from dbt.cli(
             ["build", "--vars", json.dumps(dbt_vars)],
             context=context,
             target_path=nightly_target(warehouse.path),
-        ).stream().fetch_column_metadata()
+        ).stream()
 
     return revenue_marts
 
