@@ -1,8 +1,9 @@
 """Deterministic, realistic sample exports in the generic contract (docs/revenue.md).
 
-Per-client draws are vectorised with numpy and the files are written by DuckDB, so
-100,000 clients (about 10M invoice lines) take well under a minute. The same seed
-always gives byte-identical files.
+Clients are drawn in blocks (`SampleSpec.block_clients`), each block from generators of
+its own, and every file is appended to block by block, so memory stays flat whatever the
+number of clients: 5 million write 42 GB in about 14 minutes within 1.1 GB of memory
+(docs/sample_data.md). The same spec always gives byte-identical files.
 
     python -m sample_data.generate --out data/exports --clients 5000 --end-date 2026-10-31
 """
@@ -12,12 +13,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import shutil
+import tempfile
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +136,72 @@ LEAD_SOURCES = np.array(
     ]
 )
 FX_BASE = {"USD": 92.0, "EUR": 100.0}
+CURRENCIES = ["RUB", "USD", "EUR"]
+CURRENCY_WEIGHTS = [0.85, 0.10, 0.05]
+UNITS_PER_RUB = np.array([1.0, FX_BASE["USD"], FX_BASE["EUR"]])  # by CURRENCIES' index
+PRODUCT_CODES = [p[0] for p in PRODUCTS]
+INVOICE_STATUSES = ["paid", "issued", "overdue", "cancelled"]
+STATUS = {name: code for code, name in enumerate(INVOICE_STATUSES)}
+
+# Clients per block. Every block is drawn and written on its own, about 2M invoice lines
+# at a time, so the peak memory (about 1 GB) depends on this, not on the clients in all.
+BLOCK_CLIENTS = 20_000
+LOG_EVERY_BLOCKS = 10
+
+# Each file draws from generators of its own, one per block:
+# np.random.default_rng([seed, STREAMS[file], block]). A block needs no other block, and
+# changing one file's draws leaves every other file as it was ("clients" holds the traits
+# that the billing and CRM files share).
+STREAMS = {
+    name: zlib.crc32(name.encode())
+    for name in (
+        "clients",
+        "invoice_lines",
+        "contracts",
+        "accounts",
+        "contacts",
+        "deals",
+        "deal_stage_history",
+        "activities",
+        "feedback",
+        "leads",
+        "fx_rates",
+    )
+}
+
+# Lognormal sigma 1.65 puts about half of the revenue on the top 5% of clients.
+SCALE_MEAN, SCALE_SIGMA = 11.0, 1.65
+# Employees by size: (share of all clients from the top, lowest, highest + 1). The tiers
+# cut the lognormal at its quantiles rather than at ranks in the whole base, so that a
+# block needs no other block.
+SIZE_TIERS = ((0.02, 1000, 20000), (0.10, 250, 1000), (0.55, 10, 250), (1.0, 1, 10))
+# Clients leave at a constant monthly hazard (so tenure is geometric): 6% a year. With the
+# declining clients below, about a tenth of the base is lost or shrinking each year; a
+# lost client stays in the 24-month base and fires revenue_decline for up to two years.
+MONTHLY_CHURN = 1 - 0.94 ** (1 / 12)
+ONE_OFF_SHARE = 0.03
+# Share of its months a client is billed in: most every month (subscriptions), some now
+# and then.
+OCCASIONAL_SHARE = 0.03
+RECURRING_ACTIVITY = (0.98, 1.0)
+OCCASIONAL_ACTIVITY = (0.5, 0.9)
+# Spread of a line's amount around the client's monthly spend (lognormal sigma).
+LINE_AMOUNT_SIGMA = 0.25
+# Monthly drift of the spend, (mean, sd): most clients grow a little (about +5% a year),
+# one in twenty declines (about -30% a year), the clients revenue_decline is meant to find.
+DECLINING_SHARE = 0.05
+GROWING_TREND = (0.004, 0.004)
+DECLINING_TREND = (-0.03, 0.01)
+# An account's first contact is a decision maker most of the time; with the inactive
+# contacts, about one account in ten has no active decision maker (decision_maker_lost).
+FIRST_CONTACT_DECISION_MAKER = 0.85
+CONTACT_ACTIVE = 0.95
+# Answers as B2B surveys give them: about 22% detractors (NPS 0-6), 45% promoters, and
+# 8% of CSAT answers at 1 or 2.
+NPS_WEIGHTS = [0.02, 0.01, 0.02, 0.02, 0.03, 0.05, 0.07, 0.13, 0.20, 0.22, 0.23]
+CSAT_WEIGHTS = [0.03, 0.05, 0.15, 0.40, 0.37]
+DECISION_MAKER_TITLES = np.array([i for i, t in enumerate(TITLES) if t[1] == "decision_maker"])
+OTHER_TITLES = np.array([i for i, t in enumerate(TITLES) if t[1] != "decision_maker"])
 
 
 @dataclass(frozen=True)
@@ -138,6 +211,18 @@ class SampleSpec:
     months: int = 36
     seed: int = 42
     defects: bool = True  # a handful of bad rows, to show the rejects table at work
+    # The draws are per block, so the files depend on it too; memory grows with it.
+    block_clients: int = BLOCK_CLIENTS
+
+
+@dataclass(frozen=True)
+class Block:
+    """Rows first .. first + count - 1 of one kind (clients, prospects or leads), drawn
+    with the generators of block `number`."""
+
+    number: int
+    first: int
+    count: int
 
 
 def month_starts(end_date: dt.date, months: int) -> pd.DatetimeIndex:
@@ -145,62 +230,109 @@ def month_starts(end_date: dt.date, months: int) -> pd.DatetimeIndex:
     return pd.period_range(last - (months - 1), last, freq="M").to_timestamp()
 
 
-def _clients(spec: SampleSpec, rng: np.random.Generator) -> pd.DataFrame:
-    n = spec.clients
-    # Lognormal sigma 1.65 puts about half of the revenue on the top 5% of clients.
-    scale = rng.lognormal(mean=11.0, sigma=1.65, size=n)
-    size_rank = np.argsort(np.argsort(-scale)) / max(n - 1, 1)  # 0 = biggest
-    employees = np.where(
-        size_rank < 0.02,
-        rng.integers(1000, 20000, n),
-        np.where(
-            size_rank < 0.10,
-            rng.integers(250, 1000, n),
-            np.where(size_rank < 0.55, rng.integers(10, 250, n), rng.integers(1, 10, n)),
-        ),
-    )
+def blocks(total: int, size: int, first_number: int = 0) -> list[Block]:
+    return [
+        Block(first_number + i, first, min(size, total - first))
+        for i, first in enumerate(range(0, total, size))
+    ]
+
+
+def stream(spec: SampleSpec, name: str, block: int) -> np.random.Generator:
+    return np.random.default_rng([spec.seed, STREAMS[name], block])
+
+
+def _ids(prefix: str, numbers, width: int) -> list[str]:
+    return [f"{prefix}{i:0{width}d}" for i in numbers]
+
+
+def _dates(days: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+    """Days (datetime64[D], NaT for none) as a column DuckDB writes as YYYY-MM-DD."""
+    return pd.arrays.ArrowExtensionArray(pa.array(days.astype("datetime64[D]"), pa.date32()))
+
+
+def _days_before(end: np.datetime64, days: np.ndarray) -> np.ndarray:
+    return end - days.astype("timedelta64[D]")
+
+
+def _employees(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    employees = np.empty(len(z), dtype=np.int64)
+    upper = np.inf
+    for top_share, low, high in SIZE_TIERS:
+        lower = NormalDist().inv_cdf(1 - top_share) if top_share < 1 else -np.inf
+        tier = (z > lower) & (z <= upper)
+        employees[tier] = rng.integers(low, high, tier.sum())
+        upper = lower
+    return employees
+
+
+def _clients(spec: SampleSpec, block: Block) -> pd.DataFrame:
+    rng = stream(spec, "clients", block.number)
+    n = block.count
+    z = rng.standard_normal(n)
+    employees = _employees(z, rng)
     annual_revenue = (employees * rng.lognormal(np.log(4e6), 0.6, n)).round(-3)
     emp_unknown = rng.random(n) < 0.10
     rev_unknown = emp_unknown & (rng.random(n) < 0.3)
-    industry = rng.choice(INDUSTRIES, n, p=INDUSTRY_WEIGHTS)
-    # Lifecycle in months relative to the window: some start before it, some churn early.
+    # Lifecycle in months relative to the window: some start before it, some leave.
     start = np.where(rng.random(n) < 0.6, 0, rng.integers(0, spec.months, n))
-    lapsed = rng.random(n) < 0.12
-    end = np.where(
-        lapsed, np.minimum(spec.months - 1, start + rng.integers(1, 24, n)), spec.months - 1
+    end = np.minimum(spec.months - 1, start + rng.geometric(MONTHLY_CHURN, n) - 1)
+    one_off = rng.random(n) < ONE_OFF_SHARE
+    occasional = rng.random(n) < OCCASIONAL_SHARE
+    activity = np.where(
+        occasional, rng.uniform(*OCCASIONAL_ACTIVITY, n), rng.uniform(*RECURRING_ACTIVITY, n)
     )
-    one_off = rng.random(n) < 0.06
-    end = np.where(one_off, start, end)
+    declining = rng.random(n) < DECLINING_SHARE
+    trend = np.where(declining, rng.normal(*DECLINING_TREND, n), rng.normal(*GROWING_TREND, n))
+    idx = block.first + np.arange(n)
     return pd.DataFrame(
         {
-            "idx": np.arange(n),
-            "account_id": [f"C{i:07d}" for i in range(1, n + 1)],
-            "scale": scale,
-            "employees": np.where(emp_unknown, np.nan, employees),
-            "annual_revenue": np.where(rev_unknown, np.nan, annual_revenue),
-            "industry": industry,
+            "idx": idx,
+            "account_id": _ids("C", idx + 1, 7),
+            "scale": np.exp(SCALE_MEAN + SCALE_SIGMA * z),
+            "employees": pd.array(np.where(emp_unknown, None, employees), dtype="Int64"),
+            "annual_revenue": pd.array(np.where(rev_unknown, None, annual_revenue), "Int64"),
+            "industry": rng.choice(INDUSTRIES, n, p=INDUSTRY_WEIGHTS),
             "region": rng.choice(REGIONS, n, p=REGION_WEIGHTS),
-            "currency": rng.choice(["RUB", "USD", "EUR"], n, p=[0.85, 0.10, 0.05]),
+            "currency": rng.choice(len(CURRENCIES), n, p=CURRENCY_WEIGHTS),  # CURRENCIES' index
             "start": start,
-            "end": end,
-            "activity": np.where(one_off, 1.0, rng.uniform(0.55, 1.0, n)),
+            "end": np.where(one_off, start, end),
+            "activity": np.where(one_off, 1.0, activity),
             "late_payer": rng.random(n) < 0.08,
-            "trend": rng.normal(0.0, 0.025, n),  # monthly drift of the spend
+            "trend": trend,
             "n_products": rng.integers(1, 5, n),
         }
     )
 
 
-def _invoice_lines(spec: SampleSpec, clients: pd.DataFrame, rng) -> pd.DataFrame:
+# The ids of invoice_lines.csv are formatted by DuckDB: far faster than Python strings.
+INVOICE_LINES_SQL = """
+    select 'INV-' || invoice_no::varchar as invoice_id,
+           line_no,
+           printf('C%07d', client + 1) as account_id,
+           invoice_date,
+           amount::decimal(18, 2) as amount,
+           currency,
+           product_code,
+           status,
+           due_date,
+           paid_date
+    from frame
+"""
+
+
+def _invoice_lines(
+    spec: SampleSpec, block: Block, clients: pd.DataFrame, first_invoice: int
+) -> tuple[pd.DataFrame, int]:
+    """The block's lines, in invoice order, and how many invoices they make."""
+    rng = stream(spec, "invoice_lines", block.number)
     n, m = len(clients), spec.months
     month_idx = np.arange(m)
     in_life = (month_idx[None, :] >= clients["start"].to_numpy()[:, None]) & (
         month_idx[None, :] <= clients["end"].to_numpy()[:, None]
     )
     active = in_life & (rng.random((n, m)) < clients["activity"].to_numpy()[:, None])
-    # A one-off buyer buys exactly once.
-    client_idx, month_of = np.nonzero(active)
-    # About 100 lines per client over 36 months: 100,000 clients give ~10M lines.
+    client_idx, month_of = np.nonzero(active)  # client by client, month by month
+    # About 75 lines per client over 36 months.
     lines_per_month = 1 + rng.poisson(
         np.clip(np.log10(clients["scale"].to_numpy()[client_idx]) - 2.0, 0.5, 8.0)
     )
@@ -222,9 +354,13 @@ def _invoice_lines(spec: SampleSpec, clients: pd.DataFrame, rng) -> pd.DataFrame
     scale = clients["scale"].to_numpy()[line_client]
     trend = np.exp(clients["trend"].to_numpy()[line_client] * (line_month - m / 2))
     currency = clients["currency"].to_numpy()[line_client]
-    fx = np.where(currency == "USD", FX_BASE["USD"], np.where(currency == "EUR", FX_BASE["EUR"], 1))
+    fx = UNITS_PER_RUB[currency]
     amount = (
-        scale * trend / 12 / lines_per_month.repeat(lines_per_month) * rng.lognormal(0, 0.35, k)
+        scale
+        * trend
+        / 12
+        / lines_per_month.repeat(lines_per_month)
+        * rng.lognormal(0, LINE_AMOUNT_SIGMA, k)
     )
     amount = np.round(amount / fx, 2)
     credit_note = rng.random(k) < 0.01
@@ -240,254 +376,185 @@ def _invoice_lines(spec: SampleSpec, clients: pd.DataFrame, rng) -> pd.DataFrame
     )
     paid_date = due_date + delay.astype("timedelta64[D]")
     # Most clients pay everything; a few lines stay open (disputes), more for late payers.
-    unpaid = rng.random(k) < np.where(late, 0.08, 0.002)
+    unpaid = rng.random(k) < np.where(late, 0.08, 0.0005)
     cancelled = (rng.random(k) < 0.02) & ~credit_note
     is_paid = (paid_date <= end) & ~unpaid & ~cancelled
-    status = np.where(
-        cancelled,
-        "cancelled",
-        np.where(is_paid, "paid", np.where(due_date < end, "overdue", "issued")),
+    status = np.select(
+        [cancelled, is_paid, due_date < end],
+        [STATUS["cancelled"], STATUS["paid"], STATUS["overdue"]],
+        STATUS["issued"],
     )
     n_products = clients["n_products"].to_numpy()[line_client]
-    product_pick = clients["idx"].to_numpy()[line_client] * 7 + rng.integers(0, 4, k) % n_products
-    product_code = np.array([p[0] for p in PRODUCTS])[product_pick % len(PRODUCTS)]
+    idx = clients["idx"].to_numpy()[line_client]
+    product_pick = idx * 7 + rng.integers(0, 4, k) % n_products
+    lines = pd.DataFrame(
+        {
+            "invoice_no": 100000 + first_invoice + invoice_seq,
+            "line_no": line_no,
+            "client": idx,
+            "invoice_date": _dates(invoice_date),
+            "amount": amount,
+            # Categories: DuckDB writes their text without a string per line in Python.
+            "currency": pd.Categorical.from_codes(currency, CURRENCIES),
+            "product_code": pd.Categorical.from_codes(product_pick % len(PRODUCTS), PRODUCT_CODES),
+            "status": pd.Categorical.from_codes(status, INVOICE_STATUSES),
+            "due_date": _dates(due_date),
+            "paid_date": _dates(np.where(is_paid, paid_date, np.datetime64("NaT"))),
+        }
+    )
+    return lines, len(client_idx)
+
+
+def _contracts(spec: SampleSpec, block: Block, clients: pd.DataFrame, first: int) -> pd.DataFrame:
+    rng = stream(spec, "contracts", block.number)
+    end = np.datetime64(spec.end_date, "D")
+    has_contract = rng.random(len(clients)) < 0.5
+    k = int(has_contract.sum())
+    start = _days_before(end, rng.integers(30, 1000, k))
+    length = rng.choice([365, 730, 1095], k).astype("timedelta64[D]")
     return pd.DataFrame(
         {
-            "invoice_no": invoice_seq + 100000,
-            "line_no": line_no,
-            "client": line_client,
-            "invoice_date": invoice_date,
-            "amount": amount,
-            "currency": currency,
-            "product_code": product_code,
-            "status": status,
-            "due_date": due_date,
-            "paid_date": np.where(is_paid, paid_date, np.datetime64("NaT")),
+            "contract_id": _ids("K-", range(first + 1, first + k + 1), 7),
+            "account_id": clients["account_id"].to_numpy()[has_contract],
+            "start_date": _dates(start),
+            "end_date": _dates(start + length),
+            "product_code": rng.choice(PRODUCT_CODES, k),
+            "monthly_fee": np.round(clients["scale"].to_numpy()[has_contract] / 12 * 0.5, 2),
+            "auto_renew": rng.random(k) < 0.6,
         }
     )
 
 
-def _fx_rates(spec: SampleSpec, rng) -> pd.DataFrame:
-    days = pd.date_range(
-        pd.Timestamp(spec.end_date) - pd.DateOffset(months=spec.months + 1), spec.end_date
-    )
-    # Business days only: weekend invoices take Friday's rate (the latest earlier one).
-    days = days[days.day_of_week < 5]
-    frames = []
-    for currency, base in FX_BASE.items():
-        walk = base * np.exp(np.cumsum(rng.normal(0, 0.006, len(days))))
-        frames.append(
-            pd.DataFrame(
-                {"rate_date": days.date, "currency": currency, "rate_to_reporting": walk.round(4)}
-            )
+def _account_rows(
+    spec: SampleSpec, rng: np.random.Generator, first_number: int, traits: dict, forms
+) -> pd.DataFrame:
+    """accounts.csv rows, named with the numbers from first_number + 1 on; traits:
+    account_id, industry, employees, annual_revenue and region, drawn by the caller."""
+    total = len(traits["account_id"])
+    words = rng.choice(NAME_WORDS, (total, 2))
+    accounts = pd.DataFrame(traits)
+    accounts["name"] = [
+        f"{f} «{a}-{b}» {i}"
+        for i, f, a, b in zip(
+            range(first_number + 1, first_number + total + 1),
+            forms,
+            words[:, 0],
+            words[:, 1],
+            strict=True,
         )
-    return pd.concat(frames, ignore_index=True)
-
-
-def _crm(spec: SampleSpec, clients: pd.DataFrame, rng) -> dict[str, pd.DataFrame]:
-    n = len(clients)
-    end = pd.Timestamp(spec.end_date)
-    words = rng.choice(NAME_WORDS, (n, 2))
-    forms = np.where(clients["industry"] == "government", "ГБУ", rng.choice(LEGAL_FORMS[:4], n))
-    # 10% prospects in the CRM that never bought; 0.3% of billed clients missing from the CRM.
-    prospects = max(1, n // 10)
-    accounts = pd.DataFrame(
-        {
-            "account_id": list(clients["account_id"])
-            + [f"P{i:07d}" for i in range(1, prospects + 1)],
-            "name": [
-                f"{f} «{a}-{b}» {i}"
-                for i, (f, a, b) in enumerate(
-                    zip(
-                        np.r_[forms, rng.choice(LEGAL_FORMS[:2], prospects)],
-                        np.r_[words[:, 0], rng.choice(NAME_WORDS, prospects)],
-                        np.r_[words[:, 1], rng.choice(NAME_WORDS, prospects)],
-                        strict=True,
-                    ),
-                    start=1,
-                )
-            ],
-            "inn": [f"77{rng.integers(10**7, 10**8)}" for _ in range(n + prospects)],
-            "industry": np.r_[clients["industry"], rng.choice(INDUSTRIES, prospects)],
-            "employees": np.r_[clients["employees"], rng.integers(1, 500, prospects)],
-            "annual_revenue": np.r_[clients["annual_revenue"], np.full(prospects, np.nan)],
-            "region": np.r_[clients["region"], rng.choice(REGIONS, prospects)],
-        }
-    )
+    ]
+    accounts["inn"] = np.char.add("77", rng.integers(10**7, 10**8, total).astype(str))
     accounts["city"] = accounts["region"]
     accounts["is_government"] = accounts["industry"].eq("government")
-    total = len(accounts)
+    # A parent may be any billed client, in this block or another.
     parent = np.where(
-        rng.random(total) < 0.05, accounts["account_id"].to_numpy()[rng.integers(0, n, total)], ""
+        rng.random(total) < 0.05, _ids("C", rng.integers(1, spec.clients + 1, total), 7), ""
     )
     accounts["parent_account_id"] = np.where(parent == accounts["account_id"], "", parent)
-    accounts["owner"] = [f"manager_{i:02d}" for i in rng.integers(1, 40, total)]
+    accounts["owner"] = _ids("manager_", rng.integers(1, 40, total), 2)
     accounts["potential"] = rng.choice(
         ["high", "medium", "low", "none", ""], total, p=[0.08, 0.2, 0.25, 0.07, 0.4]
     )
-    accounts["created_at"] = (end - pd.to_timedelta(rng.integers(30, 3000, total), unit="D")).date
-    missing_from_crm = rng.random(total) < 0.003
-    missing_from_crm[n:] = False
-    accounts = accounts[~missing_from_crm].reset_index(drop=True)
-    accounts["employees"] = accounts["employees"].astype("Int64")
-    accounts["annual_revenue"] = accounts["annual_revenue"].astype("Int64")
+    end = np.datetime64(spec.end_date, "D")
+    accounts["created_at"] = _dates(_days_before(end, rng.integers(30, 3000, total)))
+    columns = ["account_id", "name", "inn", "industry", "employees", "annual_revenue", "region"]
+    columns += ["city", "is_government", "parent_account_id", "owner", "potential", "created_at"]
+    return accounts[columns]
 
-    ids = accounts["account_id"].to_numpy()
+
+def _client_accounts(spec: SampleSpec, block: Block, clients: pd.DataFrame) -> pd.DataFrame:
+    rng = stream(spec, "accounts", block.number)
+    government = clients["industry"].to_numpy() == "government"
+    forms = np.where(government, "ГБУ", rng.choice(LEGAL_FORMS[:4], len(clients)))
+    traits = clients[["account_id", "industry", "employees", "annual_revenue", "region"]]
+    accounts = _account_rows(spec, rng, block.first, traits.to_dict("series"), forms)
+    # 0.3% of billed clients are missing from the CRM.
+    return accounts[rng.random(len(accounts)) >= 0.003].reset_index(drop=True)
+
+
+def _prospect_accounts(spec: SampleSpec, block: Block) -> pd.DataFrame:
+    """CRM accounts that never bought: about one for every ten clients."""
+    rng = stream(spec, "accounts", block.number)
+    n = block.count
+    traits = {
+        "account_id": _ids("P", range(block.first + 1, block.first + n + 1), 7),
+        "industry": rng.choice(INDUSTRIES, n),
+        "employees": pd.array(rng.integers(1, 500, n), dtype="Int64"),
+        "annual_revenue": pd.array(np.full(n, None), dtype="Int64"),
+        "region": rng.choice(REGIONS, n),
+    }
+    forms = rng.choice(LEGAL_FORMS[:2], n)
+    return _account_rows(spec, rng, spec.clients + block.first, traits, forms)
+
+
+TITLE_NAMES = np.array([title for title, _ in TITLES])
+TITLE_ROLES = np.array([role for _, role in TITLES])
+
+
+def _contacts(spec: SampleSpec, block_number: int, ids: np.ndarray, first: int) -> pd.DataFrame:
+    rng = stream(spec, "contacts", block_number)
     n_contacts = rng.integers(1, 5, len(ids))
-    contact_account = np.repeat(ids, n_contacts)
-    c = len(contact_account)
-    title_idx = rng.integers(0, len(TITLES), c)
-    contacts = pd.DataFrame(
+    title_idx = rng.integers(0, len(TITLES), n_contacts.sum())
+    first_of_account = np.cumsum(n_contacts) - n_contacts
+    title_idx[first_of_account] = np.where(
+        rng.random(len(ids)) < FIRST_CONTACT_DECISION_MAKER,
+        rng.choice(DECISION_MAKER_TITLES, len(ids)),
+        rng.choice(OTHER_TITLES, len(ids)),
+    )
+    numbers = range(first + 1, first + len(title_idx) + 1)
+    return pd.DataFrame(
         {
-            "contact_id": [f"K{i:08d}" for i in range(1, c + 1)],
-            "account_id": contact_account,
-            "full_name": [f"Contact {i}" for i in range(1, c + 1)],
-            "title": [TITLES[i][0] for i in title_idx],
-            "role": [TITLES[i][1] for i in title_idx],
-            "email": [f"contact{i}@example.com" for i in range(1, c + 1)],
-            "phone": [f"+7900{i:07d}" for i in range(1, c + 1)],
-            "is_active": rng.random(c) < 0.9,
+            "contact_id": _ids("K", numbers, 8),
+            "account_id": np.repeat(ids, n_contacts),
+            "full_name": [f"Contact {i}" for i in numbers],
+            "title": TITLE_NAMES[title_idx],
+            "role": TITLE_ROLES[title_idx],
+            "email": [f"contact{i}@example.com" for i in numbers],
+            "phone": _ids("+7900", numbers, 7),
+            "is_active": rng.random(len(title_idx)) < CONTACT_ACTIVE,
         }
     )
 
+
+DEAL_DAYS = ("created_at", "expected_close_date", "closed_at")
+
+
+def _deals(
+    spec: SampleSpec, block_number: int, ids: np.ndarray, scale: np.ndarray, first: int
+) -> pd.DataFrame:
+    """The block's deals, with DEAL_DAYS as datetime64 (the stage history reads them)."""
+    rng = stream(spec, "deals", block_number)
+    end = np.datetime64(spec.end_date, "D")
     n_deals = rng.poisson(1.2, len(ids))
-    deal_account = np.repeat(ids, n_deals)
-    d = len(deal_account)
+    d = int(n_deals.sum())
     is_closed = rng.random(d) < 0.55
     is_won = is_closed & (rng.random(d) < 0.5)
-    created = end - pd.to_timedelta(rng.integers(1, 720, d), unit="D")
-    stage = np.where(is_won, "won", np.where(is_closed, "lost", rng.choice(STAGES, d)))
+    created = _days_before(end, rng.integers(1, 720, d))
+    closed = np.minimum(created + rng.integers(10, 180, d).astype("timedelta64[D]"), end)
     probability = np.where(
         is_closed, np.nan, np.where(rng.random(d) < 0.5, rng.integers(1, 10, d) / 10, np.nan)
     )
-    scale_by_id = dict(zip(clients["account_id"], clients["scale"], strict=True))
-    deal_scale = np.array([scale_by_id.get(a, 2e5) for a in deal_account])
-    deals = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "deal_id": [f"D{i:08d}" for i in range(1, d + 1)],
-            "account_id": deal_account,
-            "stage": stage,
-            "amount": np.round(deal_scale * rng.uniform(0.05, 0.6, d), 2),
+            "deal_id": _ids("D", range(first + 1, first + d + 1), 8),
+            "account_id": np.repeat(ids, n_deals),
+            "stage": np.where(is_won, "won", np.where(is_closed, "lost", rng.choice(STAGES, d))),
+            "amount": np.round(np.repeat(scale, n_deals) * rng.uniform(0.05, 0.6, d), 2),
             "currency": "RUB",
-            "product_code": rng.choice([p[0] for p in PRODUCTS], d),
+            "product_code": rng.choice(PRODUCT_CODES, d),
             "probability": probability,
-            "created_at": created.date,
-            "expected_close_date": (
-                created + pd.to_timedelta(rng.integers(30, 200, d), unit="D")
-            ).date,
-            "closed_at": np.where(
-                is_closed,
-                (created + pd.to_timedelta(rng.integers(10, 180, d), unit="D")).date,
-                None,
-            ),
+            "created_at": created,
+            "expected_close_date": created + rng.integers(30, 200, d).astype("timedelta64[D]"),
+            "closed_at": np.where(is_closed, closed, np.datetime64("NaT")),
             "is_won": is_won,
             "is_closed": is_closed,
         }
     )
-    deals.loc[deals["closed_at"].notna(), "closed_at"] = (
-        deals["closed_at"].dropna().map(lambda x: min(x, spec.end_date))
-    )
-
-    n_leads = max(1, n // 5)
-    leads = pd.DataFrame(
-        {
-            "lead_id": [f"L{i:07d}" for i in range(1, n_leads + 1)],
-            "company_name": [
-                f"ООО «{w}» {i}" for i, w in enumerate(rng.choice(NAME_WORDS, n_leads), start=1)
-            ],
-            "inn": [f"50{rng.integers(10**7, 10**8)}" for _ in range(n_leads)],
-            # About 8% of prospects come from industries outside the target profile.
-            "industry": np.where(
-                rng.random(n_leads) < 0.08,
-                rng.choice(["agriculture", "mining", "non-profit"], n_leads),
-                rng.choice(INDUSTRIES, n_leads, p=INDUSTRY_WEIGHTS),
-            ),
-            # From sole traders (1-4 people, outside the profile) to enterprises.
-            "employees": np.clip(rng.lognormal(np.log(60), 1.5, n_leads), 1, 20000).astype(int),
-            "annual_revenue": np.round(rng.lognormal(np.log(2e8), 1.5, n_leads), -3).astype(int),
-            "region": rng.choice(REGIONS, n_leads, p=REGION_WEIGHTS),
-            "source": rng.choice(LEAD_SOURCES, n_leads),
-            "budget": np.where(
-                rng.random(n_leads) < 0.6,
-                np.round(rng.lognormal(np.log(3e5), 1.0, n_leads), 2),
-                np.nan,
-            ),
-            "currency": "RUB",
-            "need": rng.choice(["confirmed", "interested", "researching", "unknown"], n_leads),
-            "decision_date": (
-                end + pd.to_timedelta(rng.integers(-30, 400, n_leads), unit="D")
-            ).date,
-            "contact_role": "",
-            "contact_title": [TITLES[i][0] for i in rng.integers(0, len(TITLES), n_leads)],
-            "product_code": rng.choice([p[0] for p in PRODUCTS], n_leads),
-            "created_at": (end - pd.to_timedelta(rng.integers(1, 200, n_leads), unit="D")).date,
-        }
-    )
-    for col in ("bant_budget", "bant_authority", "bant_need", "bant_time"):
-        leads[col] = np.where(rng.random(n_leads) < 0.05, rng.integers(1, 6, n_leads), np.nan)
-        leads[col] = leads[col].astype("Int64")
-
-    n_act = rng.poisson(4, len(ids))
-    act_account = np.repeat(ids, n_act)
-    a = len(act_account)
-    activities = pd.DataFrame(
-        {
-            "activity_id": [f"A{i:08d}" for i in range(1, a + 1)],
-            "account_id": act_account,
-            "occurred_at": (
-                end
-                - pd.to_timedelta(rng.integers(0, 365, a), unit="D")
-                + pd.to_timedelta(rng.integers(8 * 60, 19 * 60, a), unit="min")
-            ),
-            "type": rng.choice(["call", "meeting", "email"], a),
-            "contact_id": "",
-        }
-    )
-
-    fb_mask = rng.random(len(ids)) < 0.3
-    f = int(fb_mask.sum())
-    feedback = pd.DataFrame(
-        {
-            "account_id": ids[fb_mask],
-            "answered_at": (end - pd.to_timedelta(rng.integers(0, 365, f), unit="D")).date,
-            "nps": rng.integers(0, 11, f),
-            "csat": rng.integers(1, 6, f),
-            "is_complaint": rng.random(f) < 0.07,
-        }
-    )
-
-    ct_mask = rng.random(n) < 0.5
-    ct_ids = clients["account_id"].to_numpy()[ct_mask]
-    k = len(ct_ids)
-    start = end - pd.to_timedelta(rng.integers(30, 1000, k), unit="D")
-    contracts = pd.DataFrame(
-        {
-            "contract_id": [f"K-{i:07d}" for i in range(1, k + 1)],
-            "account_id": ct_ids,
-            "start_date": start.date,
-            "end_date": (start + pd.to_timedelta(rng.choice([365, 730, 1095], k), unit="D")).date,
-            "product_code": rng.choice([p[0] for p in PRODUCTS], k),
-            "monthly_fee": np.round(clients["scale"].to_numpy()[ct_mask] / 12 * 0.5, 2),
-            "auto_renew": rng.random(k) < 0.6,
-        }
-    )
-    return {
-        "accounts": accounts,
-        "contacts": contacts,
-        "deals": deals,
-        "leads": leads,
-        "activities": activities,
-        "feedback": feedback,
-        "contracts": contracts,
-    }
 
 
-def _deal_stage_history(spec: SampleSpec, deals: pd.DataFrame) -> pd.DataFrame:
-    """One row per time a deal entered a stage, consistent with deals.csv.
-
-    Drawn from a generator of its own, so that adding this file left every other file
-    byte-identical to what the same seed gave before it existed."""
-    rng = np.random.default_rng([spec.seed, 0x5747])  # "SH": stage history
+def _deal_stage_history(spec: SampleSpec, block_number: int, deals: pd.DataFrame) -> pd.DataFrame:
+    """One row per time a deal entered a stage, consistent with deals.csv."""
+    rng = stream(spec, "deal_stage_history", block_number)
     d = len(deals)
     won = deals["is_won"].to_numpy(bool)
     closed = deals["is_closed"].to_numpy(bool)
@@ -515,14 +582,14 @@ def _deal_stage_history(spec: SampleSpec, deals: pd.DataFrame) -> pd.DataFrame:
 
     # Times in working seconds since the epoch (WORK_SECONDS a day): strictly increasing
     # working-hour positions map back to strictly increasing timestamps.
-    def day(values) -> np.ndarray:
-        return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
+    def day(values: pd.Series) -> np.ndarray:
+        return values.to_numpy().astype("datetime64[D]").astype(np.int64)
 
     last_day = np.datetime64(spec.end_date, "D").astype(np.int64)
     t0 = day(deals["created_at"]) * WORK_SECONDS + rng.integers(0, WORK_SECONDS, d)
     t1 = np.where(
         closed,
-        day(deals["closed_at"].where(closed, spec.end_date)) * WORK_SECONDS
+        day(deals["closed_at"].where(closed, pd.Timestamp(spec.end_date))) * WORK_SECONDS
         + rng.integers(0, WORK_SECONDS, d),
         (last_day + 1) * WORK_SECONDS,  # open deals: before the end date is over
     )
@@ -553,60 +620,201 @@ def _deal_stage_history(spec: SampleSpec, deals: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _activities(spec: SampleSpec, block_number: int, ids: np.ndarray, first: int) -> pd.DataFrame:
+    rng = stream(spec, "activities", block_number)
+    n_act = rng.poisson(4, len(ids))
+    a = int(n_act.sum())
+    day = _days_before(np.datetime64(spec.end_date, "D"), rng.integers(0, 365, a))
+    minute = rng.integers(8 * 60, 19 * 60, a).astype("timedelta64[m]")
+    return pd.DataFrame(
+        {
+            "activity_id": _ids("A", range(first + 1, first + a + 1), 8),
+            "account_id": np.repeat(ids, n_act),
+            "occurred_at": (day + minute).astype("datetime64[s]"),
+            "type": rng.choice(["call", "meeting", "email"], a),
+            "contact_id": "",
+        }
+    )
+
+
+def _feedback(spec: SampleSpec, block_number: int, ids: np.ndarray) -> pd.DataFrame:
+    rng = stream(spec, "feedback", block_number)
+    answered = rng.random(len(ids)) < 0.3
+    f = int(answered.sum())
+    return pd.DataFrame(
+        {
+            "account_id": ids[answered],
+            "answered_at": _dates(
+                _days_before(np.datetime64(spec.end_date, "D"), rng.integers(0, 365, f))
+            ),
+            "nps": rng.choice(11, f, p=NPS_WEIGHTS),
+            "csat": rng.choice(np.arange(1, 6), f, p=CSAT_WEIGHTS),
+            "is_complaint": rng.random(f) < 0.07,
+        }
+    )
+
+
+def _leads(spec: SampleSpec, block: Block) -> pd.DataFrame:
+    rng = stream(spec, "leads", block.number)
+    n = block.count
+    numbers = range(block.first + 1, block.first + n + 1)
+    end = np.datetime64(spec.end_date, "D")
+    leads = pd.DataFrame(
+        {
+            "lead_id": _ids("L", numbers, 7),
+            "company_name": [
+                f"ООО «{w}» {i}" for i, w in zip(numbers, rng.choice(NAME_WORDS, n), strict=True)
+            ],
+            "inn": np.char.add("50", rng.integers(10**7, 10**8, n).astype(str)),
+            # About 8% of prospects come from industries outside the target profile.
+            "industry": np.where(
+                rng.random(n) < 0.08,
+                rng.choice(["agriculture", "mining", "non-profit"], n),
+                rng.choice(INDUSTRIES, n, p=INDUSTRY_WEIGHTS),
+            ),
+            # From sole traders (1-4 people, outside the profile) to enterprises.
+            "employees": np.clip(rng.lognormal(np.log(60), 1.5, n), 1, 20000).astype(int),
+            "annual_revenue": np.round(rng.lognormal(np.log(2e8), 1.5, n), -3).astype(int),
+            "region": rng.choice(REGIONS, n, p=REGION_WEIGHTS),
+            "source": rng.choice(LEAD_SOURCES, n),
+            "budget": np.where(
+                rng.random(n) < 0.6, np.round(rng.lognormal(np.log(3e5), 1.0, n), 2), np.nan
+            ),
+            "currency": "RUB",
+            "need": rng.choice(["confirmed", "interested", "researching", "unknown"], n),
+            "decision_date": _dates(end + rng.integers(-30, 400, n).astype("timedelta64[D]")),
+            "contact_role": "",
+            "contact_title": TITLE_NAMES[rng.integers(0, len(TITLES), n)],
+            "product_code": rng.choice(PRODUCT_CODES, n),
+            "created_at": _dates(_days_before(end, rng.integers(1, 200, n))),
+        }
+    )
+    for col in ("bant_budget", "bant_authority", "bant_need", "bant_time"):
+        bant = np.where(rng.random(n) < 0.05, rng.integers(1, 6, n), np.nan)
+        leads[col] = pd.array(bant, dtype="Int64")
+    return leads
+
+
+def _fx_rates(spec: SampleSpec) -> pd.DataFrame:
+    rng = stream(spec, "fx_rates", 0)
+    days = pd.date_range(
+        pd.Timestamp(spec.end_date) - pd.DateOffset(months=spec.months + 1), spec.end_date
+    )
+    # Business days only: weekend invoices take Friday's rate (the latest earlier one).
+    days = days[days.day_of_week < 5]
+    frames = []
+    for currency, base in FX_BASE.items():
+        walk = base * np.exp(np.cumsum(rng.normal(0, 0.006, len(days))))
+        frames.append(
+            pd.DataFrame(
+                {"rate_date": days.date, "currency": currency, "rate_to_reporting": walk.round(4)}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+class CsvFiles:
+    """The export files, appended to block by block: DuckDB writes each block to a part
+    file (with the header for a file's first block only), added to the end of the file.
+    The parts live in a folder of their own, so that a failed run leaves none among the
+    exports."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.rows: dict[str, int] = {}
+        self._files = {}
+        self._parts = tempfile.TemporaryDirectory(prefix="sample-parts-")
+        self._con = duckdb.connect()
+        self._con.execute("set enable_progress_bar = false")  # the log says how far it got
+
+    def __enter__(self) -> CsvFiles:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._con.close()
+        self._parts.cleanup()
+
+    def written(self, name: str) -> int:
+        return self.rows.get(name, 0)
+
+    def append(self, name: str, frame: pd.DataFrame, query: str | None = None) -> None:
+        """Add the frame's rows to <name>.csv, formatted by query (a select from `frame`);
+        without one as they are, empty strings as empty fields (NULL), as CRM exports do."""
+        if query is None:
+            frame, query = frame.replace("", None), "select * from frame"
+        first = name not in self._files
+        if first:
+            self._files[name] = (self.out_dir / f"{name}.csv").open("wb")
+        part = Path(self._parts.name) / f"{name}.csv"
+        self._con.register("frame", frame)
+        self._con.execute(f"copy ({query}) to '{part}' (header {first}, delimiter ',')")
+        self._con.unregister("frame")
+        with part.open("rb") as source:
+            shutil.copyfileobj(source, self._files[name], 1 << 24)
+        part.unlink()
+        self.rows[name] = self.written(name) + len(frame)
+
+
+def _write_crm(
+    files: CsvFiles, spec: SampleSpec, block_number: int, accounts: pd.DataFrame, scale
+) -> None:
+    """The CRM rows of a block's accounts; scale sizes their deals."""
+    ids = accounts["account_id"].to_numpy()
+    files.append("accounts", accounts)
+    files.append("contacts", _contacts(spec, block_number, ids, files.written("contacts")))
+    deals = _deals(spec, block_number, ids, scale, files.written("deals"))
+    files.append("deals", deals.assign(**{c: _dates(deals[c].to_numpy()) for c in DEAL_DAYS}))
+    files.append("deal_stage_history", _deal_stage_history(spec, block_number, deals))
+    files.append("activities", _activities(spec, block_number, ids, files.written("activities")))
+    files.append("feedback", _feedback(spec, block_number, ids))
+
+
+def _write_clients(files: CsvFiles, spec: SampleSpec, client_blocks: list[Block]) -> None:
+    started = time.monotonic()
+    invoices = 0
+    for block in client_blocks:
+        clients = _clients(spec, block)
+        lines, block_invoices = _invoice_lines(spec, block, clients, invoices)
+        invoices += block_invoices
+        files.append("invoice_lines", lines, INVOICE_LINES_SQL)
+        files.append("contracts", _contracts(spec, block, clients, files.written("contracts")))
+        accounts = _client_accounts(spec, block, clients)
+        scale = clients.set_index("account_id")["scale"].reindex(accounts["account_id"])
+        _write_crm(files, spec, block.number, accounts, scale.to_numpy())
+        if (block.number + 1) % LOG_EVERY_BLOCKS == 0 or block is client_blocks[-1]:
+            done = block.first + block.count
+            log.info(
+                "clients %s of %s, %s invoice lines written (%.0f s)",
+                f"{done:,}",
+                f"{spec.clients:,}",
+                f"{files.written('invoice_lines'):,}",
+                time.monotonic() - started,
+            )
+
+
 def generate(out_dir: Path, spec: SampleSpec = SampleSpec()) -> dict[str, int]:
     """Write every export file of the generic contract into out_dir; returns rows per file."""
-    rng = np.random.default_rng(spec.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clients = _clients(spec, rng)
-    lines = _invoice_lines(spec, clients, rng)
-    frames = _crm(spec, clients, rng)
-    frames["fx_rates"] = _fx_rates(spec, rng)
-    frames["products"] = pd.DataFrame(
-        PRODUCTS, columns=["product_code", "name", "family", "is_standard"]
-    )
-    frames["deal_stage_history"] = _deal_stage_history(spec, frames["deals"])
-    counts: dict[str, int] = {}
-    con = duckdb.connect()
-    try:
-        for name, frame in frames.items():
-            counts[name] = _write_csv(con, frame, out_dir / f"{name}.csv")
-        if spec.defects:
-            path = out_dir / "deal_stage_history.csv"
-            counts["deal_stage_history"] += _append_history_defects(path, frames[path.stem])
-        con.register("lines", lines)
-        con.register("client_ids", clients[["idx", "account_id"]])
-        invoice_sql = """
-            select 'INV-' || l.invoice_no::varchar as invoice_id,
-                   l.line_no,
-                   c.account_id,
-                   strftime(l.invoice_date, '%Y-%m-%d') as invoice_date,
-                   printf('%.2f', l.amount) as amount,
-                   l.currency,
-                   l.product_code,
-                   l.status,
-                   strftime(l.due_date, '%Y-%m-%d') as due_date,
-                   strftime(l.paid_date, '%Y-%m-%d') as paid_date
-            from lines as l
-            join client_ids as c on c.idx = l.client
-            order by l.invoice_no, l.line_no
-        """
-        path = out_dir / "invoice_lines.csv"
-        con.execute(f"copy ({invoice_sql}) to '{path}' (header, delimiter ',')")
-        counts["invoice_lines"] = len(lines)
-        if spec.defects:
-            counts["invoice_lines"] += _append_defects(path)
-    finally:
-        con.close()
+    client_blocks = blocks(spec.clients, spec.block_clients)
+    # Prospects' blocks are numbered on from the clients', so that no two share generators.
+    prospect_blocks = blocks(max(1, spec.clients // 10), spec.block_clients, len(client_blocks))
+    with CsvFiles(out_dir) as files:
+        _write_clients(files, spec, client_blocks)
+        for block in prospect_blocks:
+            scale = np.full(block.count, 2e5)  # no spend to size prospects' deals by
+            _write_crm(files, spec, block.number, _prospect_accounts(spec, block), scale)
+        for block in blocks(max(1, spec.clients // 5), spec.block_clients):
+            files.append("leads", _leads(spec, block))
+        files.append("fx_rates", _fx_rates(spec))
+        products = pd.DataFrame(PRODUCTS, columns=["product_code", "name", "family", "is_standard"])
+        files.append("products", products)
+    counts = dict(files.rows)
+    if spec.defects:
+        counts["invoice_lines"] += _append_defects(out_dir / "invoice_lines.csv")
+        counts["deal_stage_history"] += _append_history_defects(out_dir / "deal_stage_history.csv")
     return counts
-
-
-def _write_csv(con, frame: pd.DataFrame, path: Path) -> int:
-    # Empty strings are written as empty fields (NULL), as CRM exports do.
-    frame = frame.replace("", None)
-    con.register("frame", frame)
-    con.execute(f"copy (select * from frame) to '{path}' (header, delimiter ',')")
-    con.unregister("frame")
-    return len(frame)
 
 
 def _append_defects(path: Path) -> int:
@@ -621,13 +829,13 @@ def _append_defects(path: Path) -> int:
     return len(defects)
 
 
-def _append_history_defects(path: Path, history: pd.DataFrame) -> int:
+def _append_history_defects(path: Path) -> int:
     """Rows a CRM history export carries now and then; each must end up in the rejects."""
-    won = history[history["stage"] == "won"].iloc[0]
-    changed_at = won["changed_at"].strftime("%Y-%m-%d %H:%M:%S")
+    with path.open(encoding="utf-8") as handle:  # the first won deal is near the top
+        deal_id, _, changed_at = next(row for row in handle if ",won," in row).rstrip().split(",")
     defects = [
-        f"{won['deal_id']},Closed Won,{changed_at}",  # another system's stage name
-        f"{won['deal_id']},negotiation,2026-02-30 11:15:00",  # no such date
+        f"{deal_id},Closed Won,{changed_at}",  # another system's stage name
+        f"{deal_id},negotiation,2026-02-30 11:15:00",  # no such date
     ]
     with path.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(defects) + "\n")

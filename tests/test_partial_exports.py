@@ -76,7 +76,9 @@ PUBLISHED_TABLES = {
     "data_dictionary",
 }
 WORKERS = 2
-SAMPLE = {"clients": 80, "months": 24, "seed": 14, "end_date": dt.date(2026, 10, 31)}
+# A seed whose 80 clients fire every flag an absent export removes, contract_expiring both
+# with and without an open deal (the tests below need each).
+SAMPLE = {"clients": 80, "months": 24, "seed": 41, "end_date": dt.date(2026, 10, 31)}
 
 
 # --- the worker: python tests/test_partial_exports.py <dbt target> <case folder>... ---
@@ -201,7 +203,9 @@ def warned(run: dict, *words: str) -> bool:
 def test_the_night_succeeds_and_publishes_every_table(runs, case):
     run = runs[case]
     assert run["success"], run["failures"]
-    assert run["checks"] and all(run["checks"].values()), run["checks"]
+    # Source freshness is judged against the wall clock: test_source_freshness.py.
+    checks = {name: ok for name, ok in run["checks"].items() if name != "invoice_lines_fresh"}
+    assert checks and all(checks.values()), checks
     tables = set(published(run, "select table_name from information_schema.tables")["table_name"])
     assert tables == PUBLISHED_TABLES
 
