@@ -27,6 +27,7 @@ from pipelines.marts.dbt import (
 from pipelines.marts.models import Marts
 from pipelines.orchestration import build_exports_sensor, build_nightly_schedule
 from pipelines.publish.release import build_release_asset
+from pipelines.quality.freshness import build_source_freshness_checks
 from pipelines.quality.gates import audit_log, build_quality_gates
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.rules.cross_sell import build_cross_sell_assets
@@ -61,7 +62,8 @@ def build_definitions(env: EnvSettings) -> Definitions:
     settings = PipelineSettings.from_env(env)
     nightly_job = _nightly_job()
     contract = deployment_contract(settings.contract_path, settings.profile_paths)
-    revenue_marts = build_revenue_marts(ensure_manifest())
+    manifest = ensure_manifest()
+    revenue_marts = build_revenue_marts(manifest)
     marts = Marts.from_dbt_assets(revenue_marts)
     return Definitions(
         assets=[
@@ -76,7 +78,7 @@ def build_definitions(env: EnvSettings) -> Definitions:
             audit_log,
             build_release_asset(marts, env.release_max_age_hours),
         ],
-        asset_checks=build_quality_gates(marts),
+        asset_checks=[*build_quality_gates(marts), *build_source_freshness_checks(manifest)],
         jobs=[nightly_job],
         schedules=[build_nightly_schedule(nightly_job, env.schedule_cron, env.schedule_timezone)],
         sensors=[build_exports_sensor(nightly_job, settings)],

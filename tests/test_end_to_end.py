@@ -339,10 +339,12 @@ def test_dbt_tests_ran_as_asset_checks(e2e_run):
     evaluations = e2e_run["result"].get_asset_check_evaluations()
     by_asset = {e.asset_key for e in evaluations}
     assert AssetKey(["marts", "dim_clients"]) in by_asset
+    # Source freshness is judged against the wall clock: test_source_freshness.py.
     assert all(
         e.passed
         for e in evaluations
         if e.asset_key != AssetKey(["intermediate", "int_invoice_lines_missing_fx_rate"])
+        and e.check_name != "invoice_lines_fresh"
     )
     gate = [e for e in evaluations if e.check_name == "client_segments_quality_gate"]
     assert len(gate) == 1 and gate[0].passed
