@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assets.vocabulary import SEGMENTS, Export, Readiness, RiskLevel
 from pipelines.db import fetch_one
-from pipelines.settings import REPO_ROOT, EnvSettings, from_env
+from pipelines.settings import REPO_ROOT, EnvSettings, SettingsError, from_env
 
 log = logging.getLogger("segments")
 
@@ -354,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     gen.set_defaults(func=lambda a: __import__("sample_data.generate").generate.main(a.rest) or 0)
     gen.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
 
 
 if __name__ == "__main__":

@@ -85,11 +85,16 @@ def build_definitions(env: EnvSettings) -> Definitions:
         resources={
             "settings": settings,
             "night": NightSettings.from_env(env),
-            "warehouse": Warehouse(path=str(env.warehouse_path)),
+            "warehouse": Warehouse(
+                path=str(env.warehouse_path),
+                memory_limit=env.memory_limit,
+                spill_dir=str(env.spill_dir),
+            ),
             "dbt": SegmentsDbtCliResource(
                 project_dir=str(DBT_PROJECT.project_dir),
                 profiles_dir=str(DBT_PROJECT.profiles_dir),
                 dbt_executable=DBT_EXECUTABLE,
+                column_lineage=env.column_lineage,
             ),
         },
         executor=in_process_executor,

@@ -12,7 +12,12 @@ from pydantic import Field
 from assets.config import RulesConfig, load_rules
 from assets.vocabulary import RevenueSource
 from pipelines.db import fetch_one
-from pipelines.settings import POSTGRES_URL_VAR, PUBLISHED_FILE, EnvSettings
+from pipelines.settings import (
+    DEFAULT_MEMORY_LIMIT,
+    POSTGRES_URL_VAR,
+    PUBLISHED_FILE,
+    EnvSettings,
+)
 
 
 class PipelineSettings(ConfigurableResource):
@@ -129,12 +134,34 @@ class Warehouse(ConfigurableResource):
     copy), so a lock on it means another pipeline process: fail fast and say so."""
 
     path: str = Field(description="The warehouse DuckDB file (SEGMENTS_DATA_DIR/warehouse.duckdb).")
+    memory_limit: str = Field(
+        default=DEFAULT_MEMORY_LIMIT,
+        description="DuckDB's memory_limit (SEGMENTS_MEMORY_LIMIT): a size or a share of the "
+        "machine; dbt's connection gets the same.",
+    )
+    spill_dir: str = Field(
+        default="",
+        description="Where DuckDB spills past the limit; empty: duckdb_spill beside the file.",
+    )
+
+    @property
+    def duckdb_settings(self) -> dict[str, str]:
+        """The settings every connection of the night applies, dbt's included."""
+        spill = self.spill_dir or str(Path(self.path).parent / "duckdb_spill")
+        return {"memory_limit": self.memory_limit, "temp_directory": spill}
+
+    def limit(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """Apply the night's settings to `con`. SET rather than connect(config=): DuckDB
+        refuses a second in-process connection to one file with another config."""
+        for name, value in self.duckdb_settings.items():
+            con.execute(f"set {name} = '{value}'")
+        return con
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(self.path, read_only=read_only)
+            con = self.limit(duckdb.connect(self.path, read_only=read_only))
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise Failure(

@@ -9,6 +9,7 @@ with its own settings in the same process.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ OWNER = "team:data-engineering"
 # The one file BI tools open, in the publish folder.
 PUBLISHED_FILE = "segments.duckdb"
 POSTGRES_URL_VAR = "SEGMENTS_PUBLISH_POSTGRES_URL"
+# Half the machine (DuckDB's own default is 80%): the dbt process, the Python steps'
+# frames and the OS page cache of the exports need the rest.
+DEFAULT_MEMORY_LIMIT = "50%"
+MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class EnvSettings:
     postgres_url_set: bool = False
     postgres_schema: str = "segments"
     postgres_readers: tuple[str, ...] = ()
+    # DuckDB's memory_limit for every connection of a night, dbt's included: a size
+    # (`8GB`) or a share of the machine (`50%`); past it DuckDB spills to data_dir.
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    column_lineage: bool = True  # dbt models' column lineage in the UI (a few seconds a night)
 
     @property
     def revenue_overrides(self) -> dict[str, str | None]:
@@ -56,6 +65,10 @@ class EnvSettings:
     @property
     def published_path(self) -> Path:
         return self.publish_dir / PUBLISHED_FILE
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.data_dir / "duckdb_spill"
 
     @property
     def sample_exports_dir(self) -> Path:
@@ -83,6 +96,21 @@ def _profiles(value: str | None) -> tuple[Path, ...]:
         else:
             paths.append(Path(item).expanduser().resolve())
     return tuple(paths)
+
+
+class SettingsError(ValueError):
+    """A SEGMENTS_* variable whose value cannot be used; the message says which and why."""
+
+
+def _memory_limit(value: str | None) -> str:
+    if not value:
+        return DEFAULT_MEMORY_LIMIT
+    if not MEMORY_LIMIT.match(value):
+        raise SettingsError(
+            f"SEGMENTS_MEMORY_LIMIT={value!r} is not a memory size: give one as DuckDB takes "
+            "it, such as 8GB, 512MB or 50% (of the machine's memory)"
+        )
+    return value.strip()
 
 
 def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
@@ -113,4 +141,7 @@ def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
             for r in (environ.get("SEGMENTS_PUBLISH_POSTGRES_READERS") or "").split(",")
             if r.strip()
         ),
+        memory_limit=_memory_limit(environ.get("SEGMENTS_MEMORY_LIMIT")),
+        column_lineage=environ.get("SEGMENTS_COLUMN_LINEAGE", "1").lower()
+        not in ("0", "false", "no", "off"),
     )

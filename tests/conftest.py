@@ -95,7 +95,7 @@ def e2e_run():
     from pipelines.definitions import nightly_job
     from sample_data.generate import SampleSpec, generate
 
-    env = env_for(SESSION_DIR)
+    env = env_for(SESSION_DIR, SEGMENTS_COLUMN_LINEAGE="1")  # the product's default
     generate(env.exports_dir, SampleSpec(clients=SAMPLE_CLIENTS, end_date=SAMPLE_END_DATE, seed=7))
     instance = DagsterInstance.ephemeral()
     job = nightly_job(env)
@@ -128,7 +128,7 @@ def e2e_copy(e2e_run, tmp_path):
     copies["publish_dir"] = root / "publish"
     for field, target in copies.items():
         shutil.copytree(getattr(shared, field), target)
-    env = dataclasses.replace(shared, **copies)
+    env = dataclasses.replace(shared, **copies, column_lineage=False)  # as support.TEST_DEFAULTS
     with DagsterInstance.ephemeral() as instance:
         yield {
             "instance": instance,

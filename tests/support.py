@@ -15,12 +15,18 @@ from unittest import mock
 
 from pipelines.settings import EnvSettings, from_env
 
+# What every test night runs with unless it says otherwise: dbt's column lineage (sqlglot
+# over every model, 15-30 s a night whatever the data's size) is left to the shared night
+# of conftest.e2e_run, which runs with the product's default and whose tests read it.
+TEST_DEFAULTS = {"SEGMENTS_COLUMN_LINEAGE": "0"}
+
 
 def env_for(root: Path, **variables: str) -> EnvSettings:
     """The settings of a deployment whose data, exports and publish folders are under
     `root`, with other SEGMENTS_* variables as given (SEGMENTS_PROFILE="hubspot")."""
     return from_env(
         {
+            **TEST_DEFAULTS,
             "SEGMENTS_DATA_DIR": str(root / "data"),
             "SEGMENTS_EXPORTS_DIR": str(root / "exports"),
             "SEGMENTS_PUBLISH_DIR": str(root / "publish"),
@@ -95,7 +101,7 @@ def night_variables(
         "SEGMENTS_REPORTING_CURRENCY": reporting_currency,
         "SEGMENTS_AS_OF": as_of.isoformat() if as_of else None,
     }
-    return {k: v for k, v in {**named, **variables}.items() if v is not None}
+    return {k: v for k, v in {**TEST_DEFAULTS, **named, **variables}.items() if v is not None}
 
 
 def _failures(result) -> list[str]:

@@ -332,3 +332,61 @@ def test_the_release_is_stale_after_the_configured_hours():
     graph = build_definitions(env).resolve_asset_graph()
     assert graph.get(release).freshness_policy.fail_window.to_timedelta() == dt.timedelta(hours=50)
     assert from_env({"SEGMENTS_RELEASE_MAX_AGE_HOURS": "30"}).release_max_age_hours == 30
+
+
+def test_column_lineage_runs_from_the_exports_through_dbt_to_the_python_tables(e2e_run):
+    """dagster-dbt's column lineage for the dbt models (sqlglot over the compiled SQL), the
+    Python steps' declared one: an export's column can be followed to client_segments."""
+    instance = e2e_run["instance"]
+
+    def lineage(*path) -> dict[str, set[tuple[str, str]]]:
+        event = instance.get_latest_materialization_event(AssetKey(list(path)))
+        value = event.asset_materialization.metadata["dagster/column_lineage"].value
+        return {
+            column: {(d.asset_key.to_user_string(), d.column_name) for d in deps}
+            for column, deps in value.deps_by_column.items()
+        }
+
+    assert ("raw/accounts", "name") in lineage("staging", "stg_crm__accounts")["account_name"]
+    assert ("staging/stg_crm__accounts", "account_name") in lineage("marts", "dim_clients")[
+        "account_name"
+    ]
+    segments = lineage("segmentation", "client_segments")
+    assert ("marts/dim_clients", "account_name") in segments["account_name"]
+    assert ("segmentation/client_profiles", "segment") in segments["segment"]
+
+
+def test_without_column_lineage_the_models_carry_none(tmp_path):
+    """SEGMENTS_COLUMN_LINEAGE=0 (what most test nights use) reaches the dbt resource."""
+    assert from_env({}).column_lineage
+    env = env_for(tmp_path, SEGMENTS_COLUMN_LINEAGE="0")
+    assert not build_definitions(env).resources["dbt"].column_lineage
+
+
+def test_every_duckdb_connection_of_the_night_has_the_memory_limit(e2e_run):
+    """SEGMENTS_MEMORY_LIMIT and the spill folder reach dbt (as vars of its profile) and
+    every Python step's warehouse connection."""
+    import json
+
+    from pipelines.marts.dbt import nightly_target
+    from pipelines.resources import Warehouse
+
+    env = e2e_run["env"]
+    run = json.loads((nightly_target(str(env.warehouse_path)) / "run_results.json").read_text())
+    assert run["args"]["vars"]["memory_limit"] == env.memory_limit == "50%"
+    assert run["args"]["vars"]["temp_directory"] == str(env.data_dir / "duckdb_spill")
+    warehouse = Warehouse(path=str(env.warehouse_path), memory_limit="1GB", spill_dir="/tmp/x")
+    with warehouse.connect(read_only=True) as con:
+        limit, spill = con.sql(
+            "select current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
+    assert (limit, spill) == ("953.6 MiB", "/tmp/x")  # DuckDB shows 1GB (10^9 bytes) in MiB
+
+
+@pytest.mark.parametrize("value", ["8", "lots", "8 GHz", "-1GB"])
+def test_a_memory_limit_that_is_no_size_is_refused_naming_the_variable(value):
+    from pipelines.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SEGMENTS_MEMORY_LIMIT=.*such as 8GB"):
+        from_env({"SEGMENTS_MEMORY_LIMIT": value})
+    assert from_env({"SEGMENTS_MEMORY_LIMIT": "6GB"}).memory_limit == "6GB"

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import env_for, run_nightly
+from support import TEST_DEFAULTS, env_for, run_nightly
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -73,6 +73,7 @@ def test_a_run_killed_during_the_build_publishes_nothing_and_the_next_run_succee
     before = published.read_bytes()
     env = {
         **os.environ,
+        **TEST_DEFAULTS,
         "SEGMENTS_EXPORTS_DIR": str(landing / "exports"),
         "SEGMENTS_DATA_DIR": str(landing / "data"),
         "SEGMENTS_PUBLISH_DIR": str(landing / "publish"),

@@ -178,7 +178,7 @@ def published_tables(marts: Marts) -> list[PublishedTable]:
 
 
 def build_release_file(
-    warehouse_path: Path,
+    warehouse: Warehouse,
     target: Path,
     run_id: str,
     config_version: str,
@@ -188,10 +188,10 @@ def build_release_file(
 ) -> dict[str, int]:
     """Write every published table into `target` (a new file); returns row counts."""
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con = duckdb.connect(str(target))
+    con = warehouse.limit(duckdb.connect(str(target)))
     counts: dict[str, int] = {}
     try:
-        con.execute(f"attach '{warehouse_path}' as wh (read_only)")
+        con.execute(f"attach '{warehouse.path}' as wh (read_only)")
         for table in published_tables(marts):
             params = ([as_of] if table.name == "load_report" else []) + (
                 [run_id, config_version] if "?::varchar as run_id" in table.select else []
@@ -341,7 +341,7 @@ def publish_release(
         leftover.unlink()
     try:
         counts = build_release_file(
-            Path(warehouse.path), temporary, run_id, config_version, as_of, fingerprint, marts
+            warehouse, temporary, run_id, config_version, as_of, fingerprint, marts
         )
         if Path(f"{temporary}.wal").exists():
             raise Failure(f"{temporary}.wal remains after checkpoint: refusing to publish")
