@@ -25,8 +25,11 @@ install: $(STAMP)
 run: install  ## the nightly job once, end to end (sample exports unless SEGMENTS_EXPORTS_DIR is set)
 	$(BIN)/segments run
 
+# Two workers: a run of the job keeps a core busy about 70% of its time (the rest is
+# process starts and I/O), so two use both cores of a 2-core machine. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
 test: install  ## the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The pure business-rule and loader tests (no Dagster job, no dbt), about 20 s: the files
 # named in FAST_FILES of tests/conftest.py, which gives their tests the `fast` marker.
@@ -45,8 +48,10 @@ lint: install
 	$(BIN)/sqlfluff lint dbt_project/models
 	$(BIN)/mypy assets expectations
 
+# Medians of three runs each; BENCH_ARGS adds flags: make bench BENCH_ARGS="--clients
+# 1000000 --memory-limit 6GB".
 bench: install  ## benchmark at 100,000 clients against a plain DuckDB baseline
-	$(BIN)/python -m benchmarks.run_benchmark --clients 100000
+	$(BIN)/python -m benchmarks.run_benchmark --clients 100000 --repeat 3 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs
