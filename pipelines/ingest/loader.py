@@ -550,6 +550,9 @@ def load_export(
             # Outside the transaction: rowids of rows inserted inside one are not 0-based,
             # and the line numbers are derived from them.
             _scan_into_temp(con, path, spec, text)
+        # From here on rows carry their line in _line, so their order is free: typing and
+        # writing without keeping it are a fifth faster (27 s against 34 s, 9.6M lines).
+        con.execute("set preserve_insertion_order = false")
         con.begin()
         try:
             if not append:
@@ -563,6 +566,7 @@ def load_export(
             con.rollback()
             raise
     finally:
+        con.execute("reset preserve_insertion_order")
         _drop_scratch(con)
         shutil.rmtree(scratch, ignore_errors=True)
     if text is not None:
