@@ -153,8 +153,12 @@ class Warehouse(ConfigurableResource):
     def limit(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         """Apply the night's settings to `con`. SET rather than connect(config=): DuckDB
         refuses a second in-process connection to one file with another config."""
-        for name, value in self.duckdb_settings.items():
-            con.execute(f"set {name} = '{value}'")
+        settings = self.duckdb_settings
+        con.execute(f"set memory_limit = '{settings['memory_limit']}'")
+        # Once DuckDB has spilled, it refuses to switch the spill folder, even to itself.
+        current = fetch_one(con, "select current_setting('temp_directory')")[0]
+        if current != settings["temp_directory"]:
+            con.execute(f"set temp_directory = '{settings['temp_directory']}'")
         return con
 
     @contextmanager

@@ -390,3 +390,26 @@ def test_a_memory_limit_that_is_no_size_is_refused_naming_the_variable(value):
     with pytest.raises(SettingsError, match="SEGMENTS_MEMORY_LIMIT=.*such as 8GB"):
         from_env({"SEGMENTS_MEMORY_LIMIT": value})
     assert from_env({"SEGMENTS_MEMORY_LIMIT": "6GB"}).memory_limit == "6GB"
+
+
+def test_a_connection_after_duckdb_has_spilled_keeps_the_spill_folder(tmp_path):
+    """DuckDB refuses to be told its spill folder again once it has spilled there (dbt's
+    threads hit it at 1M clients): a second connection to the database while the first
+    has spilled must still open."""
+    import duckdb
+
+    from pipelines.resources import Warehouse
+
+    spill = tmp_path / "spill"
+    warehouse = Warehouse(
+        path=str(tmp_path / "w.duckdb"), memory_limit="32MB", spill_dir=str(spill)
+    )
+    with warehouse.connect() as first:
+        first.execute("set threads = 1")
+        first.execute(
+            "create table s as select i, md5(i::varchar) as h from range(2000000) t(i) order by h"
+        )
+        with pytest.raises(duckdb.Error, match="Cannot switch temporary directory"):
+            first.execute(f"set temp_directory = '{spill}'")  # it did spill
+        with warehouse.connect() as second:
+            assert second.sql("select count(*) from s").fetchall() == [(2000000,)]
