@@ -70,7 +70,8 @@ copy (
 ) to '{out}' (format parquet);
 """
 
-STEP_LINE = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s)')
+# Dagster writes 850ms, 12.3s or, past a minute, 7m58s.
+STEP_LINE = re.compile(r'Finished execution of step "([^"]+)" in (?:(\d+)m)?([0-9.]+)(ms|s)')
 
 
 def timed(command: list[str], env: dict, log: Path) -> tuple[float, str]:
@@ -189,8 +190,9 @@ def main() -> None:
             [str(Path(sys.executable).with_name("segments")), "run"], env, work / f"pipeline{i}.log"
         )
         results["pipeline"].append((seconds, peak))
-        for step, value, unit in STEP_LINE.findall(output):
-            steps.setdefault(step, []).append(float(value) / (1000 if unit == "ms" else 1))
+        for step, minutes, value, unit in STEP_LINE.findall(output):
+            seconds = float(value) / (1000 if unit == "ms" else 1) + 60 * int(minutes or 0)
+            steps.setdefault(step, []).append(seconds)
         print(
             f"repeat {i + 1}: baseline {results['baseline'][-1][0]:.1f} s, "
             f"pipeline {seconds:.1f} s",
