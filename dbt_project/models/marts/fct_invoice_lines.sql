@@ -3,6 +3,10 @@
 -- rate (as given: to multiply, or units per reporting unit to divide by) and the rate's
 -- date for audit. Lines without a rate are left out here and listed in
 -- int_invoice_lines_missing_fx_rate.
+-- A view over the table int_invoice_lines_converted: a second full copy of every line
+-- would cost a write as large as the conversion itself and add nothing.
+{{ config(materialized='view') }}
+
 with converted as (
     select * from {{ ref('int_invoice_lines_converted') }}
     where not is_missing_fx_rate
