@@ -18,6 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging.version import Version
 from pydantic import Field
 
+from pipelines.marts import column_metadata
 from pipelines.marts.models import Marts
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import DBT_PROJECT_DIR, OWNER
@@ -139,12 +140,13 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         rules = settings.rules()
         with warehouse.connect(read_only=True) as con:
             as_of = night.resolve_as_of(con, rules)
-        dbt_vars = rules.dbt_vars(as_of)
-        context.log.info(f"dbt build for as_of {as_of} with vars {dbt_vars}")
+            sources = column_metadata.source_columns(con)
+        rule_vars = rules.dbt_vars(as_of)
+        context.log.info(f"dbt build for as_of {as_of} with vars {rule_vars}")
         # profiles.yml takes the warehouse and DuckDB's memory settings from these vars:
         # dbt writes the file this run's resource names, with the limit of the night, and
         # nothing is passed through the process environment.
-        dbt_vars = {**dbt_vars, "warehouse_path": warehouse.path, **warehouse.duckdb_settings}
+        dbt_vars = {**rule_vars, "warehouse_path": warehouse.path, **warehouse.duckdb_settings}
         # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
         # default of a new folder per run, which would pile up a copy of the artifacts a
         # night.
@@ -155,8 +157,10 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         )
         events = invocation.stream()
         if dbt.column_lineage:
-            # Read through dagster-dbt's in-process adapter once dbt has exited.
-            events = events.fetch_column_metadata()
+            fingerprint = column_metadata.project_fingerprint(manifest, sources, rule_vars)
+            events = column_metadata.with_column_metadata(
+                events, invocation, fingerprint, context.log
+            )
         try:
             yield from events
         finally:
