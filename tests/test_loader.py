@@ -169,6 +169,29 @@ def test_invoice_lines_accumulate_and_a_newer_file_replaces_same_key(con, tmp_pa
     ).fetchall() == [("INV-1", "issued"), ("INV-2", "paid"), ("INV-3", "issued")]
 
 
+def test_a_small_delta_and_a_full_reexport_store_the_same_lines(con, tmp_path):
+    """A delta (merged in place) and a re-export of everything with the same change
+    (the table rebuilt from the rows it does not re-send plus its own) agree."""
+    lines = [f"INV-{i},1,C{i % 3},2026-01-{i + 10:02d},{i}00.00,RUB,M,issued,," for i in range(8)]
+    paid = "INV-5,1,C2,2026-01-15,500.00,RUB,M,paid,,2026-02-01"
+    stored = {}
+    for name, tonight in (("delta", [paid]), ("reexport", lines[:5] + [paid] + lines[6:])):
+        db = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
+        folder = tmp_path / name
+        folder.mkdir()
+        load_export(db, CONTRACT["invoice_lines"], write(folder, "invoice_lines.csv",
+                    "\n".join([INVOICE_HEADER, *lines]) + "\n"), "run-1")  # fmt: skip
+        result = load_export(db, CONTRACT["invoice_lines"], write(folder, "invoice_lines.csv",
+                             "\n".join([INVOICE_HEADER, *tonight]) + "\n"), "run-2")  # fmt: skip
+        assert result.rows_in_table == 8
+        assert {"scan", "type", "write"} <= result.timings.keys()
+        stored[name] = db.execute(
+            "select * exclude (_source_line) from raw.invoice_lines order by all"
+        ).fetchall()
+    assert stored["delta"] == stored["reexport"]
+    assert [row[7] for row in stored["delta"]].count("paid") == 1
+
+
 def test_a_load_that_fails_midway_leaves_table_rejects_and_report_as_they_were(
     con, tmp_path, monkeypatch
 ):

@@ -167,8 +167,10 @@ def _log_result(context: AssetExecutionContext, result: LoadResult) -> None:
             f"{name}: {result.rows_rejected} of {result.rows_read} rows rejected "
             f"(see raw.rejects): {result.reject_reasons}"
         )
+    phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in result.timings.items())
     context.log.info(
         f"{name}: {result.rows_loaded} rows loaded, {result.rows_in_table} in raw.{result.source}"
+        + (f" ({phases})" if phases else "")
     )
 
 
