@@ -1,6 +1,6 @@
 """Benchmark: the full nightly run against a plain DuckDB baseline on the same files.
 
-    python -m benchmarks.run_benchmark --clients 100000 [--repeat 3]
+    python -m benchmarks.run_benchmark --clients 100000 [--repeat 3] [--incremental]
 
 Generates N sample clients (cached per N), then, each in its own process so peak RSS
 (of the whole process tree, sampled) is measured per run: (1) the baseline, one DuckDB
@@ -9,8 +9,10 @@ SQL script that reads the same CSV files and writes the same per-client revenue 
 to Parquet; (2) `segments run`, the whole job (ingest with rejects, dbt build with its
 tests, segments, GX gate, publication) into an empty data folder, keeping only the dbt
 column metadata of the first night (a deployment computes it once per dbt project).
-Both get the same DuckDB memory limit (--memory-limit). Prints medians and per-step
-times as Markdown.
+With --incremental, each full night is followed by the next night of the same
+deployment, given a delta of invoice_lines that holds one new day's lines (the contract
+merges invoice lines by key). Both get the same DuckDB memory limit (--memory-limit).
+Prints medians and per-step times as Markdown.
 """
 
 import argparse
@@ -23,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import duckdb
 
 from pipelines.marts.column_metadata import CACHE_FILE
 from pipelines.marts.dbt import nightly_target
@@ -126,6 +130,41 @@ def run_isolated(command: list[str], env: dict, log: Path) -> tuple[float, float
     return seconds, peak / 2**20, log.read_text()
 
 
+NEXT_DAY_SQL = """
+copy (
+  with lines as (
+    select *, try_cast(invoice_date as date) as day
+    from read_csv('{exports}/invoice_lines.csv', header=true, auto_detect=false,
+                  all_varchar=true, ignore_errors=true, columns={{
+        'invoice_id': 'VARCHAR', 'line_no': 'VARCHAR', 'account_id': 'VARCHAR',
+        'invoice_date': 'VARCHAR', 'amount': 'VARCHAR', 'currency': 'VARCHAR',
+        'product_code': 'VARCHAR', 'status': 'VARCHAR', 'due_date': 'VARCHAR',
+        'paid_date': 'VARCHAR'}})
+  )
+  select invoice_id || '-next' as invoice_id, line_no, account_id,
+         day + 1 as invoice_date, amount, currency, product_code, status,
+         try_cast(due_date as date) + 1 as due_date,
+         try_cast(paid_date as date) + 1 as paid_date
+  from lines where day = (select max(day) from lines)
+) to '{out}/invoice_lines.csv' (header, delimiter ',');
+"""
+
+
+def next_day_exports(exports: Path, out: Path) -> int:
+    """The exports of the night after: the CRM and other billing files as they were,
+    and an `invoice_lines` delta holding only one new day's lines (the last day's
+    lines again, one day later, as new invoices). Returns its number of lines."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for export in exports.iterdir():
+        if export.name != "invoice_lines.csv":
+            (out / export.name).symlink_to(export)
+    duckdb.connect(config={"enable_progress_bar": False}).execute(
+        NEXT_DAY_SQL.format(exports=exports, out=out)
+    )
+    return sum(1 for _ in (out / "invoice_lines.csv").open("rb")) - 1
+
+
 def _column_metadata_path(work: Path) -> Path:
     return nightly_target(str(work / "data" / "warehouse.duckdb")) / CACHE_FILE
 
@@ -145,6 +184,13 @@ def _keep_column_metadata(work: Path, kept_columns: Path) -> None:
         shutil.copy(_column_metadata_path(work), kept_columns)
 
 
+def _add_steps(steps: dict[str, list[float]], output: str) -> None:
+    """The time of each step Dagster logged in `output`, added to `steps`."""
+    for step, minutes, value, unit in STEP_LINE.findall(output):
+        seconds = float(value) / (1000 if unit == "ms" else 1) + 60 * int(minutes or 0)
+        steps.setdefault(step, []).append(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100_000)
@@ -153,6 +199,12 @@ def main() -> None:
         "--memory-limit",
         help="SEGMENTS_MEMORY_LIMIT of the job, and the baseline's DuckDB memory_limit "
         "(default: the job's default, 50%%, for both)",
+    )
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="after each full night, run the next night on a delta of invoice_lines that "
+        "holds one new day's lines, and time it too",
     )
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "segments-benchmark"
@@ -199,7 +251,12 @@ def main() -> None:
     # (pipelines/marts/column_metadata.py), kept from the benchmark's first night.
     kept_columns = work / CACHE_FILE
     kept_columns.unlink(missing_ok=True)
-    results = {"baseline": [], "pipeline": []}
+    results: dict[str, list[tuple[float, float]]] = {"baseline": [], "pipeline": []}
+    delta_steps: dict[str, list[float]] = {}
+    if args.incremental:
+        results["incremental"] = []
+        delta_exports = work / "exports-next-day"
+        delta_lines = next_day_exports(exports, delta_exports)
     steps: dict[str, list[float]] = {}
     for i in range(args.repeat):
         seconds, peak, _ = run_isolated(
@@ -220,15 +277,22 @@ def main() -> None:
         )
         results["pipeline"].append((seconds, peak))
         _keep_column_metadata(work, kept_columns)
-        for step, minutes, value, unit in STEP_LINE.findall(output):
-            step_s = float(value) / (1000 if unit == "ms" else 1) + 60 * int(minutes or 0)
-            steps.setdefault(step, []).append(step_s)
-        print(
+        _add_steps(steps, output)
+        line = (
             f"repeat {i + 1}: baseline {results['baseline'][-1][0]:.1f} s, "
             f"pipeline {seconds:.1f} s"
-            + (" (first night: dbt column metadata computed)" if computes_columns else ""),
-            flush=True,
+            + (" (first night: dbt column metadata computed)" if computes_columns else "")
         )
+        if args.incremental:
+            seconds, peak, output = run_isolated(
+                [str(Path(sys.executable).with_name("segments")), "run"],
+                {**env, "SEGMENTS_EXPORTS_DIR": str(delta_exports)},
+                work / f"incremental{i}.log",
+            )
+            results["incremental"].append((seconds, peak))
+            _add_steps(delta_steps, output)
+            line += f", incremental night {seconds:.1f} s"
+        print(line, flush=True)
 
     def median(name: str, index: int) -> float:
         return statistics.median(r[index] for r in results[name])
@@ -246,13 +310,28 @@ def main() -> None:
     print(
         f"| full nightly job (`segments run`) | {pipe_s:.1f} s | {median('pipeline', 1):,.0f} MB |"
     )
+    if args.incremental:
+        print(
+            f"| incremental night (`segments run`, {delta_lines:,} new lines) | "
+            f"{median('incremental', 0):.1f} s | {median('incremental', 1):,.0f} MB |"
+        )
     print(
         f"\nfull run / baseline = {pipe_s / base_s:.2f}x; "
-        f"overhead over 2x baseline = {pipe_s - 2 * base_s:.1f} s\n"
+        f"overhead over 2x baseline = {pipe_s - 2 * base_s:.1f} s"
     )
-    print("| step | median |\n|---|---:|")
-    for step, values in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
-        print(f"| {step} | {statistics.median(values):.2f} s |")
+    if args.incremental:
+        print(f"incremental night / full night = {median('incremental', 0) / pipe_s:.2f}")
+    print()
+    if args.incremental:
+        print("| step | full night | incremental night |\n|---|---:|---:|")
+        for step, values in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
+            delta = delta_steps.get(step)
+            after = f"{statistics.median(delta):.2f} s" if delta else "-"
+            print(f"| {step} | {statistics.median(values):.2f} s | {after} |")
+    else:
+        print("| step | median |\n|---|---:|")
+        for step, values in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
+            print(f"| {step} | {statistics.median(values):.2f} s |")
 
 
 if __name__ == "__main__":
