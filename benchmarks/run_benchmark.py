@@ -9,9 +9,10 @@ SQL script that reads the same CSV files and writes the same per-client revenue 
 to Parquet; (2) `segments run`, the whole job (ingest with rejects, dbt build with its
 tests, segments, GX gate, publication) into an empty data folder, keeping only the dbt
 column metadata of the first night (a deployment computes it once per dbt project).
-With --incremental, each full night is followed by the next night of the same
-deployment, given a delta of invoice_lines that holds one new day's lines (the contract
-merges invoice lines by key). Both get the same DuckDB memory limit (--memory-limit).
+With --incremental, the full night is given the exports without the last day of invoice
+lines (0.1% of them), and is followed by the next night of the same deployment, given a
+delta of invoice_lines that holds only that day's lines (the contract merges invoice
+lines by key). Both get the same DuckDB memory limit (--memory-limit).
 Prints medians and per-step times as Markdown.
 """
 
@@ -130,39 +131,39 @@ def run_isolated(command: list[str], env: dict, log: Path) -> tuple[float, float
     return seconds, peak / 2**20, log.read_text()
 
 
-NEXT_DAY_SQL = """
-copy (
-  with lines as (
-    select *, try_cast(invoice_date as date) as day
-    from read_csv('{exports}/invoice_lines.csv', header=true, auto_detect=false,
-                  all_varchar=true, ignore_errors=true, columns={{
-        'invoice_id': 'VARCHAR', 'line_no': 'VARCHAR', 'account_id': 'VARCHAR',
-        'invoice_date': 'VARCHAR', 'amount': 'VARCHAR', 'currency': 'VARCHAR',
-        'product_code': 'VARCHAR', 'status': 'VARCHAR', 'due_date': 'VARCHAR',
-        'paid_date': 'VARCHAR'}})
-  )
-  select invoice_id || '-next' as invoice_id, line_no, account_id,
-         day + 1 as invoice_date, amount, currency, product_code, status,
-         try_cast(due_date as date) + 1 as due_date,
-         try_cast(paid_date as date) + 1 as paid_date
-  from lines where day = (select max(day) from lines)
-) to '{out}/invoice_lines.csv' (header, delimiter ',');
+SPLIT_LAST_DAY_SQL = """
+create temp table lines as
+select *, try_cast(invoice_date as date) as _day
+from read_csv('{exports}/invoice_lines.csv', header=true, auto_detect=false,
+              all_varchar=true, ignore_errors=true, columns={{
+    'invoice_id': 'VARCHAR', 'line_no': 'VARCHAR', 'account_id': 'VARCHAR',
+    'invoice_date': 'VARCHAR', 'amount': 'VARCHAR', 'currency': 'VARCHAR',
+    'product_code': 'VARCHAR', 'status': 'VARCHAR', 'due_date': 'VARCHAR',
+    'paid_date': 'VARCHAR'}});
+create temp table last as select max(_day) as day from lines;
+copy (select * exclude (_day) from lines where _day is distinct from (select day from last))
+  to '{before}/invoice_lines.csv' (header, delimiter ',');
+copy (select * exclude (_day) from lines where _day = (select day from last))
+  to '{delta}/invoice_lines.csv' (header, delimiter ',');
 """
 
 
-def next_day_exports(exports: Path, out: Path) -> int:
-    """The exports of the night after: the CRM and other billing files as they were,
-    and an `invoice_lines` delta holding only one new day's lines (the last day's
-    lines again, one day later, as new invoices). Returns its number of lines."""
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    for export in exports.iterdir():
-        if export.name != "invoice_lines.csv":
-            (out / export.name).symlink_to(export)
-    duckdb.connect(config={"enable_progress_bar": False}).execute(
-        NEXT_DAY_SQL.format(exports=exports, out=out)
-    )
-    return sum(1 for _ in (out / "invoice_lines.csv").open("rb")) - 1
+def split_last_day(exports: Path, before: Path, delta: Path) -> int:
+    """Two nights from one set of exports: `before`, every file as it is but
+    invoice_lines without its last day (the full night), and `delta`, the same CRM and
+    other billing files with an invoice_lines that holds only that last day's lines (the
+    night after, a day later in the same month). Returns the delta's number of lines."""
+    for out in (before, delta):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for export in exports.iterdir():
+            if export.name != "invoice_lines.csv":
+                # A hard link: the loader refuses a symlink that leads out of its folder.
+                os.link(export, out / export.name)
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    con.execute(SPLIT_LAST_DAY_SQL.format(exports=exports, before=before, delta=delta))
+    return sum(1 for _ in (delta / "invoice_lines.csv").open("rb")) - 1
 
 
 def _column_metadata_path(work: Path) -> Path:
@@ -203,8 +204,8 @@ def main() -> None:
     parser.add_argument(
         "--incremental",
         action="store_true",
-        help="after each full night, run the next night on a delta of invoice_lines that "
-        "holds one new day's lines, and time it too",
+        help="full night without the last day of invoice lines, then the next night from a "
+        "delta holding only that day's lines, timed too",
     )
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "segments-benchmark"
@@ -253,10 +254,13 @@ def main() -> None:
     kept_columns.unlink(missing_ok=True)
     results: dict[str, list[tuple[float, float]]] = {"baseline": [], "pipeline": []}
     delta_steps: dict[str, list[float]] = {}
+    night_env = env
     if args.incremental:
         results["incremental"] = []
-        delta_exports = work / "exports-next-day"
-        delta_lines = next_day_exports(exports, delta_exports)
+        before, delta_exports = work / "exports-before-last-day", work / "exports-last-day"
+        delta_lines = split_last_day(exports, before, delta_exports)
+        # The full night without the last day; the incremental night brings it.
+        night_env = {**env, "SEGMENTS_EXPORTS_DIR": str(before)}
     steps: dict[str, list[float]] = {}
     for i in range(args.repeat):
         seconds, peak, _ = run_isolated(
@@ -273,7 +277,9 @@ def main() -> None:
         computes_columns = not kept_columns.exists()
         _fresh_deployment(work, kept_columns)
         seconds, peak, output = run_isolated(
-            [str(Path(sys.executable).with_name("segments")), "run"], env, work / f"pipeline{i}.log"
+            [str(Path(sys.executable).with_name("segments")), "run"],
+            night_env,
+            work / f"pipeline{i}.log",
         )
         results["pipeline"].append((seconds, peak))
         _keep_column_metadata(work, kept_columns)

@@ -95,6 +95,7 @@ def build_definitions(env: EnvSettings) -> Definitions:
                 profiles_dir=str(DBT_PROJECT.profiles_dir),
                 dbt_executable=DBT_EXECUTABLE,
                 column_lineage=env.column_lineage,
+                full_refresh=env.full_refresh,
             ),
         },
         executor=in_process_executor,

@@ -52,6 +52,7 @@ class EnvSettings:
     # (`8GB`) or a share of the machine (`50%`); past it DuckDB spills to data_dir.
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     column_lineage: bool = True  # dbt models' column lineage in the UI (a few seconds a night)
+    full_refresh: bool = False  # every night a full dbt build, never an incremental one
 
     @property
     def revenue_overrides(self) -> dict[str, str | None]:
@@ -144,4 +145,6 @@ def from_env(environ: Mapping[str, str] = os.environ) -> EnvSettings:
         memory_limit=_memory_limit(environ.get("SEGMENTS_MEMORY_LIMIT")),
         column_lineage=environ.get("SEGMENTS_COLUMN_LINEAGE", "1").lower()
         not in ("0", "false", "no", "off"),
+        full_refresh=environ.get("SEGMENTS_FULL_REFRESH", "0").lower()
+        in ("1", "true", "yes", "on"),
     )

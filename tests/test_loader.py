@@ -192,6 +192,29 @@ def test_a_small_delta_and_a_full_reexport_store_the_same_lines(con, tmp_path):
     assert [row[7] for row in stored["delta"]].count("paid") == 1
 
 
+def test_the_change_log_holds_changed_lines_as_stored_and_as_new(con, tmp_path):
+    """docs/scale.md: what an incremental dbt build reads. The first load made the table
+    whole ('reset'); a later file's unchanged lines are no change, a changed line is
+    logged in both versions and a new line as new, whichever way the file is written."""
+    spec = CONTRACT["invoice_lines"]
+    lines = [f"INV-{i},1,C{i},2026-01-{i + 10:02d},{i}00.00,RUB,M,issued,," for i in range(6)]
+    load_export(con, spec, write(tmp_path, "invoice_lines.csv",
+                "\n".join([INVOICE_HEADER, *lines]) + "\n"), "run-1")  # fmt: skip
+    log = "select change, run_id, invoice_id, account_id from raw.invoice_lines_changes"
+    assert con.execute(log).fetchall() == [("reset", "run-1", None, None)]
+
+    moved = "INV-2,1,C9,2026-01-12,200.00,RUB,M,paid,,2026-02-01"  # paid, and another client
+    new = "INV-7,1,C7,2026-02-01,700.00,RUB,M,issued,,"
+    resent = [lines[0], moved, new]  # lines[0] re-sent unchanged
+    load_export(con, spec, write(tmp_path, "invoice_lines.csv",
+                "\n".join([INVOICE_HEADER, *resent]) + "\n"), "run-2")  # fmt: skip
+    assert con.execute(f"{log} where run_id = 'run-2' order by all").fetchall() == [
+        ("new", "run-2", "INV-2", "C9"),
+        ("new", "run-2", "INV-7", "C7"),
+        ("old", "run-2", "INV-2", "C2"),
+    ]
+
+
 def test_a_load_that_fails_midway_leaves_table_rejects_and_report_as_they_were(
     con, tmp_path, monkeypatch
 ):

@@ -619,8 +619,71 @@ def _create_target(con, spec: SourceSpec) -> str:
     return target
 
 
+def tracks_changes(spec: SourceSpec) -> bool:
+    """An incremental source with a key keeps a change log (changes_table)."""
+    return spec.incremental and bool(spec.primary_key)
+
+
+def changes_table(spec: SourceSpec) -> str:
+    """raw.<source>_changes: the rows of an incremental source that loads changed and the
+    dbt build has not yet consumed (docs/scale.md, incremental nights). A changed key has
+    two rows, its stored version ('old', when it had one) and the new one ('new'); a
+    load that made the table whole (the first, or a table made before the log existed)
+    writes one 'reset' row, which makes the next dbt build a full one."""
+    return f"{RAW_SCHEMA}.{spec.name}_changes"
+
+
+def _ensure_changes(con, spec: SourceSpec, run_id: str) -> bool:
+    """Make the change log when it is missing or its columns are not the contract's,
+    with a 'reset' row: what was stored before it is not logged. True when made."""
+    table = changes_table(spec)
+    wanted = ["change", "run_id", "changed_at", *(c.name for c in spec.columns)]
+    found = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? order by ordinal_position",
+            [RAW_SCHEMA, table.split(".")[1]],
+        ).fetchall()
+    ]
+    if found == wanted:
+        return False
+    typed_columns = ", ".join(f"{_quote_ident(c.name)} {c.sql_type}" for c in spec.columns)
+    con.execute(
+        f"create or replace table {table} (change varchar, run_id varchar, "
+        f"changed_at timestamp, {typed_columns})"
+    )
+    _log_reset(con, spec, run_id)
+    return True
+
+
+def _log_reset(con, spec: SourceSpec, run_id: str) -> None:
+    con.execute(
+        f"insert into {changes_table(spec)} (change, run_id, changed_at) "
+        "values ('reset', ?, now()::timestamp)",
+        [run_id],
+    )
+
+
+def _log_changes(con, spec: SourceSpec, run_id: str, target: str) -> None:
+    """_changed (tonight's new or changed rows, contract columns) into the change log,
+    with the stored versions of their keys."""
+    pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
+    columns = ", ".join(_quote_ident(c.name) for c in spec.columns)
+    con.execute(
+        f"""insert into {changes_table(spec)} by name
+            select 'old' as change, ? as run_id, now()::timestamp as changed_at, {columns}
+            from {target} semi join _changed using ({pk})
+            union all
+            select 'new', ?, now()::timestamp, {columns} from _changed""",
+        [run_id, run_id],
+    )
+
+
 def _record_absent(con, spec: SourceSpec, run_id: str, append: bool = False) -> LoadResult:
     target = _create_target(con, spec)
+    if tracks_changes(spec):
+        _ensure_changes(con, spec, run_id)
     if not spec.incremental and not append:
         con.execute(f"delete from {target}")
     rows = fetch_one(con, f"select count(*) from {target}")[0]
@@ -777,7 +840,7 @@ def _load_in_transaction(
     )
     with _phase(timings, "write"):
         rows_loaded = fetch_one(con, f"select count(*) from {loaded}")[0]
-        _write(con, spec, target, loaded, rows_loaded, append)
+        _write(con, spec, target, loaded, rows_loaded, append, run_id)
 
     rows_read = fetch_one(
         con, "select (select count(*) from _scan) + (select count(distinct line) from _structural)"
@@ -868,25 +931,49 @@ def _load_in_transaction(
     return result
 
 
-def _write(con, spec: SourceSpec, target: str, loaded: str, rows_loaded: int, append: bool):
+def _write(
+    con,
+    spec: SourceSpec,
+    target: str,
+    loaded: str,
+    rows_loaded: int,
+    append: bool,
+    run_id: str,
+) -> None:
     """Write the night's rows. Incremental sources keep their history: a re-sent key
-    replaces the stored row. A delta (a few rows against a large table) is merged in
-    place; a file re-sending most of what is stored (a full re-export) rebuilds the
-    table from the stored rows it does not re-send plus its own, one write instead of
-    deleting and re-inserting nearly every row through a scratch copy."""
+    replaces the stored row, and what changed goes to their change log (changes_table).
+    A delta (a few rows against a large table) is merged in place; a file re-sending
+    most of what is stored (a full re-export) rebuilds the table from the stored rows
+    it does not re-send plus its own, one write instead of deleting and re-inserting
+    nearly every row through a scratch copy."""
     rows_stored = fetch_one(con, f"select count(*) from {target}")[0]
+    log_made = tracks_changes(spec) and _ensure_changes(con, spec, run_id)
     if not ((spec.incremental or append) and spec.primary_key and rows_stored):
         if append:
             con.execute(f"insert into {target} by name select * from {loaded}")
         else:
             con.execute(f"create or replace table {target} as select * from {loaded}")
+        if tracks_changes(spec) and not log_made:
+            _log_reset(con, spec, run_id)
         return
     pk = ", ".join(_quote_ident(k) for k in spec.primary_key)
-    columns = ", ".join(
-        [_quote_ident(c.name) for c in spec.columns] + ["_source_file", "_source_line"]
-    )
+    contract_columns = ", ".join(_quote_ident(c.name) for c in spec.columns)
+    columns = f"{contract_columns}, _source_file, _source_line"
     if rows_loaded * 2 < rows_stored:
         con.execute(f"create temp table _loaded as select * from {loaded}")
+        stored = f"(select * from {target} semi join _loaded using ({pk}))"
+        tonight = "_loaded"
+    else:
+        stored, tonight = target, loaded
+    if tracks_changes(spec):
+        # New keys and changed rows; a re-sent row equal to the stored one is no change.
+        con.execute(
+            f"""create temp table _changed as
+                select {contract_columns} from {tonight}
+                except select {contract_columns} from {stored}"""
+        )
+        _log_changes(con, spec, run_id, target)
+    if tonight == "_loaded":
         con.execute(f"delete from {target} where ({pk}) in (select ({pk}) from _loaded)")
         con.execute(f"insert into {target} by name select * from _loaded")
     else:
@@ -934,6 +1021,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         "_bad",
         "_typed",
         "_loaded",
+        "_changed",
         "_reject_errors",
         "_reject_scans",
     ):

@@ -26,12 +26,17 @@ CACHE_FILE = "column_metadata.json"
 COLUMN_KEYS = ("dagster/column_schema", "dagster/column_lineage")
 
 
-def source_columns(con) -> list[tuple[str, str, str, str]]:
-    """The columns of the tables dbt reads (the schemas of its sources), with types."""
+def source_columns(con, manifest_path: Path) -> list[tuple[str, str, str, str]]:
+    """The columns, with types, of the tables the dbt project declares as sources
+    (other tables of those schemas, such as the build state, do not count)."""
+    sources = json.loads(manifest_path.read_text(encoding="utf-8"))["sources"].values()
+    tables = sorted({(s["schema"], s["identifier"]) for s in sources})
     return con.execute(
         """select table_schema, table_name, column_name, data_type
-           from information_schema.columns where table_schema in ('raw', 'history')
-           order by all"""
+           from information_schema.columns
+           where list_contains(?, table_schema || '.' || table_name)
+           order by all""",
+        [[f"{schema}.{name}" for schema, name in tables]],
     ).fetchall()
 
 

@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 from packaging.version import Version
 from pydantic import Field
 
-from pipelines.marts import column_metadata
+from assets.vocabulary import RevenueSource
+from pipelines.marts import column_metadata, incremental
 from pipelines.marts.models import Marts
 from pipelines.resources import NightSettings, PipelineSettings, Warehouse
 from pipelines.settings import DBT_PROJECT_DIR, OWNER
@@ -80,6 +87,12 @@ class SegmentsDbtCliResource(DbtCliResource):
         "seconds a night, whatever the data's size.",
     )
 
+    full_refresh: bool = Field(
+        default=False,
+        description="Build every model in full each night (SEGMENTS_FULL_REFRESH), never "
+        "incrementally from the night's changed invoice lines (docs/scale.md).",
+    )
+
     @cached_property
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
@@ -125,7 +138,11 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
     @dbt_assets(
         manifest=manifest,
         project=DBT_PROJECT,
-        dagster_dbt_translator=SegmentsDbtTranslator(),
+        # Two sources are one asset: raw/invoice_lines and its change log, both written
+        # by the invoice_lines ingest.
+        dagster_dbt_translator=SegmentsDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+        ),
         name="revenue_marts",
     )
     def revenue_marts(
@@ -140,18 +157,37 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         rules = settings.rules()
         with warehouse.connect(read_only=True) as con:
             as_of = night.resolve_as_of(con, rules)
-            sources = column_metadata.source_columns(con)
-        rule_vars = rules.dbt_vars(as_of)
-        context.log.info(f"dbt build for as_of {as_of} with vars {rule_vars}")
+            sources = column_metadata.source_columns(con, manifest)
+            rule_vars = rules.dbt_vars(as_of)
+            inputs = incremental.inputs_fingerprint(con, manifest, rule_vars)
+            changed_lines, has_reset, consumed_until = incremental.pending_changes(con)
+            plan = incremental.plan_build(
+                incremental.read_state(con),
+                as_of,
+                inputs,
+                has_reset=has_reset,
+                tracks_lines=rules.revenue.source == RevenueSource.INVOICES,
+            )
+        if dbt.full_refresh:
+            plan = incremental.BuildPlan(None, "full build: SEGMENTS_FULL_REFRESH is set")
+        context.log.info(
+            f"dbt build for as_of {as_of}, {plan.reason} ({changed_lines:,} invoice lines "
+            f"changed since), with vars {rule_vars}"
+        )
         # profiles.yml takes the warehouse and DuckDB's memory settings from these vars:
         # dbt writes the file this run's resource names, with the limit of the night, and
         # nothing is passed through the process environment.
         dbt_vars = {**rule_vars, "warehouse_path": warehouse.path, **warehouse.duckdb_settings}
+        args = ["build", "--vars"]
+        if plan.incremental:
+            dbt_vars["previous_as_of"] = plan.previous_as_of.isoformat()
+        else:
+            args.insert(1, "--full-refresh")
         # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
         # default of a new folder per run, which would pile up a copy of the artifacts a
         # night.
         invocation = dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars)],
+            [*args, json.dumps(dbt_vars)],
             context=context,
             target_path=nightly_target(warehouse.path),
         )
@@ -165,6 +201,9 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
             yield from events
         finally:
             _close_in_process_adapter(invocation.adapter)
+        # Only a build that succeeded (a failed one raised above) consumes the changes.
+        with warehouse.connect() as con:
+            incremental.record_build(con, incremental.BuildState(as_of, inputs), consumed_until)
 
     return revenue_marts
 

@@ -1,8 +1,17 @@
 -- docs/revenue.md: per-client revenue figures over windows ending at as_of, for every client
 -- of the night's base (a non-cancelled line in the last 24 months).
--- A table: the ABC classification, dim_clients, the monthly mart and their tests all
--- read it, and as a view each of them would re-aggregate every invoice line.
-{{ config(materialized='table') }}
+-- Stored, not a view: the ABC classification, dim_clients, the monthly mart and their
+-- tests all read it, and as a view each of them would re-aggregate every invoice line.
+-- Incremental (docs/scale.md): on an incremental night the clients touched tonight
+-- (int_clients_touched_tonight) are deleted and computed again from all their lines; a
+-- client that left the base is not appended again.
+-- depends_on: {{ ref('int_clients_touched_tonight') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_for_rebuild('account_id', ref('int_clients_touched_tonight')) }}",
+) }}
 
 -- The revenue lines of fct_invoice_lines (the converted lines that have a rate),
 -- cancelled lines left out.
@@ -10,6 +19,9 @@ with lines as (
     select * from {{ ref('int_invoice_lines_converted') }}
     where not is_missing_fx_rate
         and not is_cancelled
+    {% if is_incremental_night() %}
+        and account_id in (select account_id from {{ ref('int_clients_touched_tonight') }})
+    {% endif %}
 ),
 
 bounds as (

@@ -3,14 +3,33 @@
 -- Lines dated after as_of are ignored. The rate is used at full precision (divided by
 -- when given as units per reporting unit) and the amount rounded half-up to 2
 -- decimals once, at the end (macro to_reporting).
--- A table: the conversion (every line joined to its day's rate) is the costliest step
--- over the lines, and five models and their tests read it; as a view each of them
--- would convert every line again (9.6M lines: 10 s each).
-{{ config(materialized='table') }}
+-- Stored, not a view: the conversion (every line joined to its day's rate) is the
+-- costliest step over the lines, and five models and their tests read it; as a view
+-- each of them would convert every line again (9.6M lines: 10 s each).
+-- Incremental (docs/scale.md): on an incremental night only the changed lines and those
+-- dated after the previous build's as_of are converted; a changed line's stored
+-- version is deleted first (pre-hook), whatever its new date.
+-- depends_on: {{ ref('stg_billing__invoice_line_changes') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_for_rebuild('invoice_id, line_no', ref('stg_billing__invoice_line_changes')) }}",
+) }}
 
 with lines as (
     select * from {{ ref('int_revenue_lines') }}
     where invoice_date <= {{ as_of_date() }}
+    {% if is_incremental_night() %}
+        and (
+            (invoice_id, line_no) in (
+                select (invoice_id, line_no)
+                from {{ ref('stg_billing__invoice_line_changes') }}
+                where change = 'new'
+            )
+            or invoice_date > date '{{ var("previous_as_of") }}'
+        )
+    {% endif %}
 ),
 
 daily_rates as (

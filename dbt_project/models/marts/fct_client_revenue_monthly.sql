@@ -1,94 +1,22 @@
--- docs/revenue.md: net revenue per client and calendar month (the 24 months ending with
--- as_of's month) and the month's MRR-style movement against the previous month:
--- new (first positive month ever), expansion, contraction, churn, reactivation,
--- flat, or inactive.
-with lines as (
-    select * from {{ ref('fct_invoice_lines') }}
-    where not is_cancelled
+-- docs/revenue.md: net revenue per client of the night's base and calendar month (the 24
+-- months ending with as_of's month) with the month's MRR-style movement, for the night's
+-- as_of. A view over int_client_revenue_monthly, which is built incrementally.
+{{ config(materialized='view') }}
+
+with monthly as (
+    select * from {{ ref('int_client_revenue_monthly') }}
 ),
 
-clients as (
-    select account_id from {{ ref('int_client_revenue_windows') }}
-),
-
-monthly as (
+final as (
     select
         account_id,
-        invoice_month as revenue_month,
-        sum(amount_reporting) as revenue
-    from lines
-    group by all
-),
-
-first_positive as (
-    select
-        account_id,
-        min(revenue_month) as first_revenue_month
-    from monthly
-    where revenue > 0
-    group by account_id
-),
-
--- One month more than reported, so the first reported month has a previous month.
-month_spine as (
-    select unnest(generate_series(
-        (
-            date_trunc('month', {{ as_of_date() }})
-            - interval ({{ var('activity_months') }}) month
-        )::date,
-        date_trunc('month', {{ as_of_date() }})::date,
-        interval 1 month
-    ))::date as revenue_month
-),
-
-grid as (
-    select
-        clients.account_id,
-        month_spine.revenue_month,
-        coalesce(monthly.revenue, 0)::decimal(18, 2) as revenue
-    from clients
-    cross join month_spine
-    left join monthly
-        on clients.account_id = monthly.account_id
-            and month_spine.revenue_month = monthly.revenue_month
-),
-
-with_previous as (
-    select
-        *,
-        lag(revenue) over (partition by account_id order by revenue_month)
-            as previous_month_revenue
-    from grid
-),
-
-classified as (
-    select
-        with_previous.account_id,
-        with_previous.revenue_month,
+        revenue_month,
         {{ as_of_date() }} as as_of,
-        with_previous.revenue,
-        with_previous.previous_month_revenue::decimal(18, 2) as previous_month_revenue,
-        (with_previous.revenue - with_previous.previous_month_revenue)::decimal(18, 2)
-            as revenue_change,
-        case
-            when with_previous.revenue > 0 and with_previous.previous_month_revenue <= 0
-                and first_positive.first_revenue_month = with_previous.revenue_month
-                then 'new'
-            when with_previous.revenue > 0 and with_previous.previous_month_revenue <= 0
-                then 'reactivation'
-            when with_previous.revenue > 0
-                and with_previous.revenue > with_previous.previous_month_revenue
-                then 'expansion'
-            when with_previous.revenue > 0
-                and with_previous.revenue < with_previous.previous_month_revenue
-                then 'contraction'
-            when with_previous.revenue > 0 then 'flat'
-            when with_previous.previous_month_revenue > 0 then 'churn'
-            else 'inactive'
-        end as movement
-    from with_previous
-    left join first_positive using (account_id)
-    where with_previous.previous_month_revenue is not null
+        revenue,
+        previous_month_revenue,
+        revenue_change,
+        movement
+    from monthly
 )
 
-select * from classified
+select * from final
