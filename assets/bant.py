@@ -1,19 +1,26 @@
 """Lead ranking (docs/leads.md): target-profile filter, BANT, readiness and routing, as pure
 functions over the `fct_lead_inputs` mart. Every threshold comes from `LeadRules`.
+
+The rules run column-wise over all leads at once (a million clients bring about 200,000
+leads): each function takes and returns pandas columns aligned on the leads' index. The
+scalar helpers (budget_points, time_points, readiness) are the same rules for one value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from functools import reduce
 from typing import Any
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]  # no stubs shipped
 
 from assets.config import LeadRules, TargetProfile
-from assets.titles import infer_role
+from assets.titles import infer_roles
 from assets.vocabulary import (
     BANT_COMPONENTS,
     BantComponent,
@@ -23,8 +30,6 @@ from assets.vocabulary import (
     Readiness,
 )
 
-# One row of fct_lead_inputs: column name -> value.
-Lead = Mapping[Hashable, Any]
 COMPONENTS = BANT_COMPONENTS
 # The buyer class of each contact role.
 BUYER_CLASSES = {
@@ -80,133 +85,267 @@ def missing_input_notes(absent_sources: set[str]) -> dict[str, str]:
     }
 
 
-def _missing(value: Any) -> bool:
-    """None, NaN, NA or NaT (what a missing value becomes in a DataFrame column)."""
-    return value is None or (not isinstance(value, list | tuple) and bool(pd.isna(value)))
+# The next action of a lead outside the target profile.
+OUTSIDE_PROFILE_ACTION = "none: outside the target profile"
 
 
-def exclusion_reason(lead: Lead, profile: TargetProfile) -> str | None:
-    """Why a lead is outside the ideal-customer profile, or None. An unknown value does
-    not exclude: the lead is scored and its unknowns say what to ask."""
+def _numbers(values: pd.Series) -> pd.Series:
+    """A column as float64, missing values (None, NA) as NaN."""
+    return pd.to_numeric(values).astype("float64")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """A column as strings, missing values kept missing, so string operations work on
+    any column (an all-None column arrives as object)."""
+    return values.astype("str")
+
+
+def _format(values: pd.Series, spec: str) -> pd.Series:
+    """format(value, spec) for each value of a numeric column, on the same index.
+
+    DuckDB's format() is built on fmt, which rounds correctly like Python's format (so
+    '{:,.2f}' gives the same text), but works a column at a time. A cursor of the
+    process's in-memory database: opening a database of its own costs more than the
+    formatting, and a cursor keeps the registered frame private to this call."""
+    numbers = pd.DataFrame({"value": _numbers(values).to_numpy()})
+    with duckdb.default_connection().cursor() as con:
+        con.register("numbers", numbers)
+        text = con.execute("select format(?, value) as text from numbers", [f"{{:{spec}}}"])
+        formatted = text.fetchnumpy()["text"]
+    return pd.Series(formatted, index=values.index, dtype="str")
+
+
+def _join(parts: Sequence[pd.Series], separator: str, index: pd.Index) -> pd.Series:
+    """Per row, its present parts in order joined by separator; missing when none is."""
+    joined = pd.Series(None, index=index, dtype="str")
+    for part in parts:
+        part = part.reindex(index)
+        joined = (joined + separator + part).fillna(joined).fillna(part)
+    return joined
+
+
+def _first_match(
+    conditions: Sequence[np.ndarray], choices: Sequence[Any], default: Any, size: int
+) -> np.ndarray:
+    """Per row the choice of the first true condition, else default (np.select, which
+    refuses an empty list of conditions)."""
+    if not conditions:
+        return np.full(size, default)
+    return np.select(conditions, choices, default)
+
+
+def exclusion_reasons(leads: pd.DataFrame, profile: TargetProfile) -> pd.Series:
+    """Why each lead is outside the ideal-customer profile, or missing. An unknown value
+    does not exclude: the lead is scored and its unknowns say what to ask."""
     reasons = []
-    industry = lead.get("industry")
-    if profile.industries and not _missing(industry) and industry not in profile.industries:
-        reasons.append(f"industry {industry} is not in the target profile")
-    region = lead.get("region")
-    if profile.regions and not _missing(region) and region not in profile.regions:
-        reasons.append(f"region {region} is not in the target profile")
+    for column, allowed in [("industry", profile.industries), ("region", profile.regions)]:
+        if allowed:
+            value = _text(leads[column])
+            outside = value.notna() & ~value.isin(allowed)
+            reasons.append(f"{column} " + value[outside] + " is not in the target profile")
     for column, low, high in [
         ("employees", profile.min_employees, profile.max_employees),
         ("annual_revenue", profile.min_annual_revenue, profile.max_annual_revenue),
     ]:
-        value: Any = lead.get(column)
-        if _missing(value):
-            continue
-        if low is not None and float(value) < low:
-            reasons.append(f"{column} {float(value):,.0f} below the minimum {low:,.0f}")
-        if high is not None and float(value) > high:
-            reasons.append(f"{column} {float(value):,.0f} above the maximum {high:,.0f}")
-    return "; ".join(reasons) or None
-
-
-def budget_points(budget, expected_deal_value, rules: LeadRules) -> int | None:
-    """Points for budget / expected deal value, compared exactly in kopecks; None when
-    either is unknown (or the expected value is not positive)."""
-    if _missing(budget) or _missing(expected_deal_value):
-        return None
-    budget_k = round(float(budget) * 100)
-    expected_k = round(float(expected_deal_value) * 100)
-    if expected_k <= 0:
-        return None
-    for ratio, points in rules.budget_ratio_points:
-        share = Fraction(str(ratio))
-        if budget_k * share.denominator >= share.numerator * expected_k:
-            return points
-    return 1
-
-
-def time_points(decision_date, as_of: dt.date, rules: LeadRules) -> int | None:
-    """Points by days from as_of to the decision; None when the date is unknown."""
-    if _missing(decision_date):
-        return None
-    days = (pd.Timestamp(decision_date) - pd.Timestamp(as_of)).days
-    if days < 0:
-        return 1
-    for limit, points in rules.time_days_points:
-        if days <= limit:
-            return points
-    return 1
-
-
-def readiness(source, rules: LeadRules) -> str:
-    """hot / warm / cold by how the lead came; an unknown source counts as cold (we
-    cannot assume it knows us)."""
-    for level, sources in rules.readiness_by_source.items():
-        if source in sources:
-            return level
-    return Readiness.COLD.value
-
-
-def score_lead(lead: Lead, as_of: dt.date, rules: LeadRules) -> dict[str, Any]:
-    """BANT components (overrides win), score, unknowns and the reason in words."""
-    role: Any = lead.get("contact_role")
-    role_basis = "CRM role"
-    if _missing(role):
-        role = infer_role(lead.get("contact_title"))
-        role_basis = f"title '{lead.get('contact_title')}'"
-    need: Any = lead.get("need")
-    derived: dict[str, int | None] = {
-        BantComponent.BUDGET: budget_points(
-            lead.get("budget_reporting"), lead.get("expected_deal_value"), rules
-        ),
-        BantComponent.AUTHORITY: None if _missing(role) else rules.authority_points.get(role),
-        BantComponent.NEED: None if _missing(need) else rules.need_points.get(need),
-        BantComponent.TIME: time_points(lead.get("decision_date"), as_of, rules),
-    }
-    values: dict[str, int] = {}
-    unknowns: list[str] = []
-    words: list[str] = []
-    for component in COMPONENTS:
-        override: Any = lead.get(f"bant_{component}_override")
-        if not _missing(override):
-            values[component] = int(override)
-            words.append(f"{component[0].upper()}{int(override)} (manager's override)")
-            continue
-        points = derived[component]
-        if points is None:
-            values[component] = 1
-            unknowns.append(component)
-            words.append(f"{component[0].upper()}1 ({component} unknown)")
-            continue
-        values[component] = points
-        if component == BantComponent.BUDGET:
-            ratio = float(lead["budget_reporting"]) / float(lead["expected_deal_value"])
-            detail = (
-                f"budget {ratio:.2f}x the expected deal {float(lead['expected_deal_value']):,.2f}"
+        value = _numbers(leads[column])
+        # NaN compares false: an unknown size or revenue is never outside a bound.
+        if low is not None:
+            below = value[value < low]
+            reasons.append(f"{column} " + _format(below, ",.0f") + f" below the minimum {low:,.0f}")
+        if high is not None:
+            above = value[value > high]
+            reasons.append(
+                f"{column} " + _format(above, ",.0f") + f" above the maximum {high:,.0f}"
             )
-        elif component == BantComponent.AUTHORITY:
-            detail = f"{role} from {role_basis}"
-        elif component == BantComponent.NEED:
-            detail = f"need {need}"
-        else:
-            days = (pd.Timestamp(lead["decision_date"]) - pd.Timestamp(as_of)).days
-            detail = f"decision in {days} days" if days >= 0 else f"decision date {-days} days past"
-        words.append(f"{component[0].upper()}{points} ({detail})")
-    score = math.prod(values[c] for c in COMPONENTS)
-    return {
-        **{f"bant_{c}": values[c] for c in COMPONENTS},
-        "bant_score": score,
-        "bant_unknowns": unknowns,
-        "bant_reason": " x ".join(words) + f" = {score}",
-        "buyer_class": None if _missing(role) else BUYER_CLASSES.get(role),
+    return _join(reasons, "; ", leads.index)
+
+
+def budget_points_of(
+    budget: pd.Series, expected_deal_value: pd.Series, rules: LeadRules
+) -> pd.Series:
+    """Points for budget / expected deal value per lead (Int64), compared exactly in
+    kopecks; missing when either is unknown (or the expected value is not positive)."""
+    # round() in kopecks: np.rint rounds half to even as Python's round() does.
+    budget_k = np.rint(_numbers(budget).to_numpy() * 100)
+    expected_k = np.rint(_numbers(expected_deal_value).to_numpy() * 100)
+    known = ~np.isnan(budget_k) & (expected_k > 0)  # NaN > 0 is false
+    budget_k = np.where(known, budget_k, 0).astype(np.int64)
+    expected_k = np.where(known, expected_k, 0).astype(np.int64)
+    # budget / expected >= n / d  <=>  budget x d >= n x expected: integers, no float ratio.
+    # int64 holds these products exactly while kopecks x denominator < 9.2 x 10^18.
+    shares = [(Fraction(str(ratio)), points) for ratio, points in rules.budget_ratio_points]
+    points = _first_match(
+        [budget_k * share.denominator >= share.numerator * expected_k for share, _ in shares],
+        [points for _, points in shares],
+        1,
+        len(known),
+    )
+    return pd.Series(points, index=budget.index, dtype="Int64").where(known)
+
+
+def days_to_decision(decision_date: pd.Series, as_of: dt.date) -> pd.Series:
+    """Whole days from as_of to each decision date (Int64, floored like Timedelta.days);
+    missing when the date is unknown."""
+    return (pd.to_datetime(decision_date) - pd.Timestamp(as_of)).dt.days.astype("Int64")
+
+
+def time_points_of(days: pd.Series, rules: LeadRules) -> pd.Series:
+    """Points by days to the decision (Int64); a date already past scores 1, an unknown
+    one is missing."""
+    known = days.notna().to_numpy()
+    whole_days = days.fillna(-1).to_numpy("int64")
+    points = _first_match(
+        [(whole_days >= 0) & (whole_days <= limit) for limit, _ in rules.time_days_points],
+        [points for _, points in rules.time_days_points],
+        1,
+        len(days),
+    )
+    return pd.Series(points, index=days.index, dtype="Int64").where(known)
+
+
+def readiness_of(sources: pd.Series, rules: LeadRules) -> pd.Series:
+    """hot / warm / cold by how each lead came, the first level listing its source; an
+    unknown source counts as cold (we cannot assume it knows us)."""
+    levels = list(rules.readiness_by_source)
+    level = _first_match(
+        [sources.isin(rules.readiness_by_source[name]).to_numpy() for name in levels],
+        levels,
+        Readiness.COLD.value,
+        len(sources),
+    )
+    return pd.Series(level, index=sources.index, dtype="str")
+
+
+def _scalar(points: pd.Series) -> int | None:
+    value = points.iloc[0]
+    return None if pd.isna(value) else int(value)
+
+
+def budget_points(budget: Any, expected_deal_value: Any, rules: LeadRules) -> int | None:
+    """budget_points_of for one lead: None when unknown."""
+    return _scalar(budget_points_of(pd.Series([budget]), pd.Series([expected_deal_value]), rules))
+
+
+def time_points(decision_date: Any, as_of: dt.date, rules: LeadRules) -> int | None:
+    """time_points_of for one decision date: None when unknown."""
+    return _scalar(time_points_of(days_to_decision(pd.Series([decision_date]), as_of), rules))
+
+
+def readiness(source: Any, rules: LeadRules) -> str:
+    """readiness_of for one lead source."""
+    return str(readiness_of(pd.Series([source], dtype=object), rules).iloc[0])
+
+
+def _points(values: pd.Series, points: Mapping[str, int]) -> pd.Series:
+    """The points of each value (Int64); missing for a missing or unlisted value."""
+    return pd.to_numeric(values.map(points)).astype("Int64")
+
+
+def _override(leads: pd.DataFrame, component: str) -> pd.Series:
+    """The manager's override of a component (Int64, truncated like int()), or missing."""
+    return pd.Series(
+        np.trunc(_numbers(leads[f"bant_{component}_override"])), index=leads.index
+    ).astype("Int64")
+
+
+def _component(
+    component: str, override: pd.Series, points: pd.Series, detail: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """One BANT component per lead: its value (the override, else the derived points,
+    else 1), whether it is unknown, and its word in the reason, e.g. "B4 (budget ...)"."""
+    overridden = override.notna()
+    unknown = ~overridden & points.isna()
+    value = override.fillna(points).fillna(1).astype("int64")
+    note = (
+        detail.reindex(points.index)
+        .where(~overridden, "manager's override")
+        .where(~unknown, f"{component} unknown")
+    )
+    word = component[0].upper() + value.astype("str") + " (" + note + ")"
+    return value, unknown, word
+
+
+def _unknown_lists(unknown: pd.DataFrame) -> pd.Series:
+    """Per lead, its unknown components in COMPONENTS order, as one Arrow list column
+    built from the flags rather than a Python list per lead."""
+    flags = unknown[list(COMPONENTS)].to_numpy(bool)
+    _, columns = np.nonzero(flags)  # row-major: lead by lead, components in order
+    offsets = np.concatenate([[0], np.cumsum(flags.sum(axis=1))])
+    lists = pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()),
+        pa.array(np.array(COMPONENTS, dtype=object)[columns], pa.string()),
+    )
+    return pd.Series(lists, index=unknown.index, dtype=pd.ArrowDtype(lists.type))
+
+
+def score_leads(leads: pd.DataFrame, as_of: dt.date, rules: LeadRules) -> pd.DataFrame:
+    """BANT components (overrides win), score, unknowns, the reason in words and the
+    buyer class, one row per lead."""
+    crm_role = _text(leads["contact_role"])
+    title = _text(leads["contact_title"])
+    from_title = crm_role.isna()
+    role = _text(crm_role.where(~from_title, infer_roles(title)))
+    role_basis = ("title '" + title + "'").where(from_title, "CRM role")
+    need = _text(leads["need"])
+    budget = _numbers(leads["budget_reporting"])
+    expected = _numbers(leads["expected_deal_value"])
+    days = days_to_decision(leads["decision_date"], as_of)
+    budget_points = budget_points_of(budget, expected, rules)
+    # Budget words only where budget points are known: the ratio needs both amounts.
+    known_budget = budget_points.notna()
+    past = (days < 0).fillna(False)
+    derived = {
+        BantComponent.BUDGET: (
+            budget_points,
+            "budget "
+            + _format((budget / expected)[known_budget], ".2f")
+            + "x the expected deal "
+            + _format(expected[known_budget], ",.2f"),
+        ),
+        BantComponent.AUTHORITY: (
+            _points(role, rules.authority_points),
+            role + " from " + role_basis,
+        ),
+        BantComponent.NEED: (_points(need, rules.need_points), "need " + need),
+        BantComponent.TIME: (
+            time_points_of(days, rules),
+            ("decision in " + days.astype("str") + " days").where(
+                ~past, "decision date " + (-days).astype("str") + " days past"
+            ),
+        ),
     }
+    values, unknown, words = {}, {}, []
+    for component in COMPONENTS:
+        points, detail = derived[BantComponent(component)]
+        values[component], unknown[component], word = _component(
+            component, _override(leads, component), points, detail
+        )
+        words.append(word)
+    score = pd.DataFrame(values).prod(axis=1)
+    return pd.DataFrame(
+        {
+            **{f"bant_{c}": values[c] for c in COMPONENTS},
+            "bant_score": score,
+            "bant_unknowns": _unknown_lists(pd.DataFrame(unknown, index=leads.index)),
+            "bant_reason": reduce(lambda left, right: left + " x " + right, words)
+            + " = "
+            + score.astype("str"),
+            "buyer_class": role.map(BUYER_CLASSES),
+        },
+        index=leads.index,
+    )
 
 
-def route(employees, product_family, product_code, rules: LeadRules) -> str:
-    if not _missing(employees) and int(employees) >= rules.key_account_min_employees:
-        return rules.key_account_desk
-    line = product_family if not _missing(product_family) else product_code
-    return rules.product_desk.format(family=line if not _missing(line) else "general")
+def routes(leads: pd.DataFrame, rules: LeadRules) -> pd.Series:
+    """The key-account desk for big companies, else the desk of the lead's product line:
+    its family, else its product code, else "general"."""
+    employees = np.trunc(_numbers(leads["employees"]))  # int(): a count, truncated
+    line = _text(leads["product_family"]).fillna(_text(leads["product_code"])).fillna("general")
+    # Formatted once per product line, by str.format itself (escaped braces and all).
+    desks = {name: rules.product_desk.format(family=name) for name in line.unique()}
+    return line.map(desks).where(
+        ~(employees >= rules.key_account_min_employees), rules.key_account_desk
+    )
 
 
 def rank_leads(leads: pd.DataFrame, as_of: dt.date, rules: LeadRules) -> pd.DataFrame:
@@ -214,49 +353,65 @@ def rank_leads(leads: pd.DataFrame, as_of: dt.date, rules: LeadRules) -> pd.Data
 
     Ranked leads (inside the target profile) get bant_rank 1..n by bant_score desc,
     then expected deal value desc, decision_date asc, lead_id; excluded ones none."""
-    rows = []
-    for lead in leads.to_dict("records"):
-        excluded = exclusion_reason(lead, rules.target_profile)
-        scored = score_lead(lead, as_of, rules)
-        level = readiness(lead.get("lead_source"), rules)
-        rows.append(
-            {
-                "lead_id": lead["lead_id"],
-                "as_of": as_of,
-                "company_name": lead.get("company_name"),
-                "excluded_reason": excluded,
-                **scored,
-                "readiness": level,
-                "route": route(
-                    lead.get("employees"),
-                    lead.get("product_family"),
-                    lead.get("product_code"),
-                    rules,
-                ),
-                "next_action": (
-                    "none: outside the target profile" if excluded else rules.next_actions[level]
-                ),
-                "expected_deal_value": lead.get("expected_deal_value"),
-                "decision_date": lead.get("decision_date"),
-                "lead_source": lead.get("lead_source"),
-            }
-        )
-    out = pd.DataFrame(rows, columns=[c for c in LEAD_RANKING_COLUMNS if c != "bant_rank"])
-    ranked = out[out["excluded_reason"].isna()].copy()
-    ranked["_edv"] = pd.to_numeric(ranked["expected_deal_value"]).astype("float64")
-    ranked["_date"] = pd.to_datetime(ranked["decision_date"])
-    ranked = ranked.sort_values(
-        ["bant_score", "_edv", "_date", "lead_id"],
-        ascending=[False, False, True, True],
-        na_position="last",
-        kind="mergesort",
+    leads = leads.reset_index(drop=True)
+    excluded = exclusion_reasons(leads, rules.target_profile)
+    level = readiness_of(leads["lead_source"], rules)
+    out = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "lead_id": leads["lead_id"],
+                    "as_of": as_of,
+                    "company_name": leads["company_name"],
+                    "excluded_reason": excluded,
+                }
+            ),
+            score_leads(leads, as_of, rules),
+            pd.DataFrame(
+                {
+                    "readiness": level,
+                    "route": routes(leads, rules),
+                    "next_action": level.map(rules.next_actions).where(
+                        excluded.isna(), OUTSIDE_PROFILE_ACTION
+                    ),
+                    "expected_deal_value": leads["expected_deal_value"],
+                    "decision_date": leads["decision_date"],
+                    "lead_source": leads["lead_source"],
+                }
+            ),
+        ],
+        axis=1,
     )
-    out["bant_rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked.index, dtype="Int64")
-    out = out[LEAD_RANKING_COLUMNS]
-    order = out["bant_rank"].fillna(len(out) + 1).astype("int64")
+    return _in_rank_order(out)
+
+
+def _in_rank_order(out: pd.DataFrame) -> pd.DataFrame:
+    """out with bant_rank: ranked leads first in rank order, then the excluded by lead_id.
+
+    Only the sort keys are sorted; the full frame is reordered once at the end."""
+    in_profile = out["excluded_reason"].isna()
+    keys = pd.DataFrame(
+        {
+            "bant_score": out["bant_score"],
+            "expected_deal_value": _numbers(out["expected_deal_value"]),
+            "decision_date": pd.to_datetime(out["decision_date"]),
+            "lead_id": out["lead_id"],
+        }
+    )
+    ranked = (
+        keys[in_profile]
+        .sort_values(
+            list(keys),
+            ascending=[False, False, True, True],
+            na_position="last",
+            kind="mergesort",
+        )
+        .index
+    )
+    excluded = keys.loc[~in_profile, "lead_id"].sort_values(kind="mergesort").index
+    rank = pd.Series(range(1, len(ranked) + 1), index=ranked, dtype="Int64")
     return (
-        out.assign(_o=order)
-        .sort_values(["_o", "lead_id"])
-        .drop(columns="_o")
+        out.assign(bant_rank=rank)
+        .loc[ranked.append(excluded), LEAD_RANKING_COLUMNS]
         .reset_index(drop=True)
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from assets.vocabulary import ContactRole
 
 # (role, pattern). Patterns run on the lower-cased title with "ё" folded to "е" and
@@ -77,3 +79,10 @@ def infer_role(title: str | None) -> str | None:
         if pattern.search(text):
             return role
     return None
+
+
+def infer_roles(titles: pd.Series) -> pd.Series:
+    """infer_role for a column of titles, on the same index. Each distinct title is
+    matched once: titles repeat across leads, and the patterns are the cost."""
+    roles = {title: infer_role(title) for title in titles.dropna().unique()}
+    return titles.map(roles)

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from assets.bant import budget_points, rank_leads, readiness, time_points
+from assets.bant import LEAD_RANKING_COLUMNS, budget_points, rank_leads, readiness, time_points
 from assets.config import load_rules
 
 RULES = load_rules().leads
@@ -162,3 +162,64 @@ def test_route_and_next_action():
     assert out.loc["L1", "next_action"] == RULES.next_actions["cold"]
     assert out.loc["L2", "next_action"] == RULES.next_actions["warm"]
     assert out.loc["L3", "next_action"] == RULES.next_actions["hot"]
+
+
+def test_reason_words_of_derived_components():
+    row = ranked(lead("L1", budget_reporting=1234.5, expected_deal_value=1234.5)).loc["L1"]
+    assert row.bant_reason == (
+        "B5 (budget 1.00x the expected deal 1,234.50) x A5 (decision_maker from CRM role)"
+        " x N5 (need confirmed) x T5 (decision in 15 days) = 625"
+    )
+
+
+def test_overrides_unknowns_and_derived_values_mixed_in_one_frame():
+    out = ranked(
+        lead("L1", budget_reporting=None, bant_budget_override=4),
+        lead("L2", budget_reporting=None, need=None, decision_date=pd.Timestamp("2026-10-01")),
+        lead(
+            "L3",
+            contact_role=None,
+            contact_title="Chief Financial Officer",
+            bant_authority_override=2,
+            bant_time_override=3,
+        ),
+        lead("L4", contact_role=None, contact_title="Стажёр", expected_deal_value=0.0),
+    )
+    assert out.loc["L1"].bant_reason == (
+        "B4 (manager's override) x A5 (decision_maker from CRM role) x N5 (need confirmed)"
+        " x T5 (decision in 15 days) = 500"
+    )
+    assert out.loc["L1"].bant_unknowns == []
+    assert out.loc["L2"].bant_reason == (
+        "B1 (budget unknown) x A5 (decision_maker from CRM role) x N1 (need unknown)"
+        " x T1 (decision date 30 days past) = 5"
+    )
+    assert out.loc["L2"].bant_unknowns == ["budget", "need"]
+    assert out.loc["L3"].bant_reason == (
+        "B5 (budget 1.00x the expected deal 1,000.00) x A2 (manager's override)"
+        " x N5 (need confirmed) x T3 (manager's override) = 150"
+    )
+    assert out.loc["L3"].buyer_class == "economic"
+    # A title that says nothing and a deal value that is not positive: both unknown.
+    assert out.loc["L4"].bant_unknowns == ["budget", "authority"]
+    assert pd.isna(out.loc["L4"].buyer_class)
+    assert out["bant_rank"].tolist() == [1, 2, 3, 4]
+
+
+def test_every_reason_for_an_exclusion_is_given():
+    profile = RULES.target_profile.model_copy(update={"max_annual_revenue": 1_000_000})
+    rules = RULES.model_copy(update={"target_profile": profile})
+    out = rank_leads(
+        pd.DataFrame([lead("L1", industry="agriculture", employees=4, annual_revenue=1234567.5)]),
+        AS_OF,
+        rules,
+    )
+    assert out.loc[0, "excluded_reason"] == (
+        "industry agriculture is not in the target profile; employees 4 below the minimum 5; "
+        "annual_revenue 1,234,568 above the maximum 1,000,000"
+    )
+
+
+def test_no_leads_rank_to_an_empty_table():
+    out = rank_leads(pd.DataFrame([lead("L1")]).iloc[:0], AS_OF, RULES)
+    assert out.empty and list(out.columns) == LEAD_RANKING_COLUMNS

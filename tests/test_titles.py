@@ -1,8 +1,9 @@
 """Contact role inferred from Russian and English job titles (docs/leads.md, authority)."""
 
+import pandas as pd
 import pytest
 
-from assets.titles import infer_role
+from assets.titles import infer_role, infer_roles
 
 TITLES = [
     # economic buyers
@@ -75,3 +76,10 @@ def test_the_table_has_at_least_forty_titles():
 @pytest.mark.parametrize(("title", "role"), TITLES)
 def test_role_from_title(title, role):
     assert infer_role(title) == role
+
+
+def test_roles_of_a_column_match_the_role_of_each_title():
+    titles = pd.Series([title for title, _ in TITLES] * 2, index=range(10, 10 + 2 * len(TITLES)))
+    roles = infer_roles(titles)
+    assert roles.index.equals(titles.index)
+    assert [None if pd.isna(r) else r for r in roles] == [role for _, role in TITLES] * 2
