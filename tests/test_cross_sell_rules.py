@@ -167,3 +167,14 @@ def test_a_wrong_cross_sell_config_is_refused_naming_the_key(tmp_path, change, m
     with pytest.raises(RulesConfigError) as error:
         load_rules(path)
     assert "cross_sell" in str(error.value) and message in str(error.value)
+
+
+def test_rows_come_ordered_by_client_then_rank_whatever_the_base_order():
+    """The asset writes the rows in the order white_space gives them (no sort in SQL)."""
+    base = clients(("b", "trade", "smb", 0), ("c", "it", "smb", 0), ("a", "trade", "smb", 0))
+    bought = revenue(("b", "mobile", 10), ("c", "apps", 5))
+    families = ["apps", "mobile", "vdc"]
+    rows = white_space(base, bought, families, listed(**{f: [{}] for f in families}))
+    keys = list(zip(rows["account_id"], rows["rank_for_client"], strict=True))
+    assert keys == [("a", 1), ("a", 2), ("a", 3), ("b", 1), ("b", 2), ("c", 1), ("c", 2)]
+    assert list(rows.index) == list(range(len(rows)))

@@ -3,6 +3,7 @@ night's base, the fitting product families it does not buy, ranked by adoption i
 peer group. Thin wiring around `assets/cross_sell.py`."""
 
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]  # no stubs shipped
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -96,11 +97,11 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
                 )
             _report_families(context, rules.cross_sell, families, unmapped)
             rows = rules_cross_sell.white_space(clients, family_revenue, families, rules.cross_sell)
-            rows["as_of"] = as_of
-            rows["run_id"] = context.run_id
-            rows["config_version"] = rules.version
             con.execute(f"create schema if not exists {SCHEMA}")
-            con.register("_rows", rows)
+            # As an Arrow table: DuckDB scans it a third faster than the DataFrame. The
+            # columns every row shares come in as parameters rather than a million
+            # copies in `rows`.
+            con.register("_rows", pa.Table.from_pandas(rows, preserve_index=False))
             con.execute(
                 f"""create or replace table {SCHEMA}.cross_sell as
                     select account_id, product_family, rank_for_client::integer as rank_for_client,
@@ -109,8 +110,10 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
                            peer_group_clients::integer as peer_group_clients, peer_group,
                            industry, size_tier,
                            peer_group_family_revenue::decimal(18, 2) as peer_group_family_revenue,
-                           reason, as_of::date as as_of, run_id, config_version
-                    from _rows order by account_id, rank_for_client"""
+                           reason, $as_of::date as as_of, $run_id as run_id,
+                           $config_version as config_version
+                    from _rows order by account_id, rank_for_client""",
+                {"as_of": as_of, "run_id": context.run_id, "config_version": rules.version},
             )
             con.unregister("_rows")
         by_family = (
@@ -124,15 +127,16 @@ def build_cross_sell_assets(marts: Marts) -> list[AssetsDefinition]:
                 for family, r in by_family.head(10).iterrows()
             )
         )
+        with_white_space = rows["account_id"].nunique()
         context.log.info(
             f"cross-sell: {len(rows):,} white-space rows for "
-            f"{rows['account_id'].nunique():,} of {len(clients):,} clients\n{table}"
+            f"{with_white_space:,} of {len(clients):,} clients\n{table}"
         )
         return MaterializeResult(
             metadata={
                 **lineage_metadata(CROSS_SELL, warehouse.path),
                 "dagster/row_count": len(rows),
-                "clients_with_white_space": int(rows["account_id"].nunique()),
+                "clients_with_white_space": int(with_white_space),
                 "families_offered": len(by_family),
                 "products_without_family": len(unmapped),
                 "top_white_space_families": MetadataValue.md(table),
@@ -178,8 +182,14 @@ def _adoption_matrix(clients: pd.DataFrame, family_revenue: pd.DataFrame) -> pd.
     the most clients) as rows, families as columns."""
     peers = rules_cross_sell.peer_groups(clients)
     top = peers["peer_group"].value_counts().head(12)
-    bought = family_revenue[family_revenue["is_bought"].astype(bool)].merge(
-        peers[["account_id", "peer_group"]], on="account_id"
+    bought = family_revenue[family_revenue["is_bought"].astype(bool)]
+    client = rules_cross_sell.positions(bought["account_id"], peers["account_id"])
+    in_base = client >= 0
+    pairs = pd.DataFrame(
+        {
+            "peer_group": peers["peer_group"].array.take(client[in_base]),
+            "product_family": bought["product_family"].array[in_base],
+        }
     )
-    adopters = bought.groupby(["peer_group", "product_family"]).size().unstack(fill_value=0)
+    adopters = pairs.groupby(["peer_group", "product_family"]).size().unstack(fill_value=0)
     return adopters.reindex(index=top.index, fill_value=0).div(top, axis=0).fillna(0.0)
