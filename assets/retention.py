@@ -19,6 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]  # no stubs shipped
 
 from assets.config import RetentionRules
 from assets.text import formatted, joined, when
@@ -127,9 +128,11 @@ def qualified_flags(absent_sources: AbstractSet[str]) -> dict[str, str]:
 # --- One pure function per flag --------------------------------------------------------
 #
 # Each takes the signals (one row per client, index 0..n-1) and the FlagContext, and
-# returns (fires, evidence): a boolean Series and the evidence text of every row (only
-# the rows that fire are kept). The thresholds are the flag's own keys under
-# retention.flags.<flag> in config/segmentation.yml.
+# returns (fires, evidence): a boolean Series over every row, and the evidence text of
+# the rows that fire only (indexed like them). Formatting every client's figures was
+# most of the step's cost while a flag fires on a small share of the clients, so each
+# rule decides first and writes the evidence of `s[fires]` after. The thresholds are
+# the flag's own keys under retention.flags.<flag> in config/segmentation.yml.
 
 
 @dataclass(frozen=True)
@@ -166,23 +169,29 @@ def revenue_decline(s: pd.DataFrame, context: FlagContext) -> Fired:
     the revenue.window_months before (revenue_prev_t12m) at most max_growth."""
     rule = context.rules.flags.revenue_decline
     months = context.rules.recent_months
-    recent, prior = s["revenue_recent_months"], s["revenue_recent_months_prior_year"]
-    by_months = (_kopecks(prior) > 0).fillna(False) & _at_most_share(
-        recent, rule.max_recent_to_prior_year_ratio, prior
+    by_months = (_kopecks(s["revenue_recent_months_prior_year"]) > 0).fillna(False) & (
+        _at_most_share(
+            s["revenue_recent_months"],
+            rule.max_recent_to_prior_year_ratio,
+            s["revenue_recent_months_prior_year"],
+        )
     )
     by_growth = (_kopecks(s["revenue_prev_t12m"]) > 0).fillna(False) & _at_most_share(
         s["revenue_t12m"], 1 + Fraction(str(rule.max_growth)), s["revenue_prev_t12m"]
     )
+    fires = by_months | by_growth
+    fired = s[fires]
+    recent, prior = fired["revenue_recent_months"], fired["revenue_recent_months_prior_year"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pd.to_numeric(recent).astype("float64") / pd.to_numeric(prior).astype("float64")
         growth = (
-            pd.to_numeric(s["revenue_t12m"]).astype("float64")
-            / pd.to_numeric(s["revenue_prev_t12m"]).astype("float64")
+            pd.to_numeric(fired["revenue_t12m"]).astype("float64")
+            / pd.to_numeric(fired["revenue_prev_t12m"]).astype("float64")
             - 1
         )
     evidence = joined(
         when(
-            by_months,
+            by_months[fires],
             f"revenue of the last {months} months "
             + _money(recent)
             + " is "
@@ -192,17 +201,17 @@ def revenue_decline(s: pd.DataFrame, context: FlagContext) -> Fired:
             + f"; threshold {rule.max_recent_to_prior_year_ratio:.0%})",
         ),
         when(
-            by_growth,
+            by_growth[fires],
             "revenue_t12m "
-            + _money(s["revenue_t12m"])
+            + _money(fired["revenue_t12m"])
             + " against "
-            + _money(s["revenue_prev_t12m"])
+            + _money(fired["revenue_prev_t12m"])
             + " the 12 months before: growth "
             + formatted(growth, lambda g: _share(g, "+.1%"))
             + f" (threshold {rule.max_growth:+.0%})",
         ),
     )
-    return by_months | by_growth, evidence
+    return fires, evidence
 
 
 def lapsed(s: pd.DataFrame, context: FlagContext) -> Fired:
@@ -211,16 +220,15 @@ def lapsed(s: pd.DataFrame, context: FlagContext) -> Fired:
     retention.recent_months."""
     rule = context.rules.flags.lapsed
     months = context.rules.recent_months
-    recent = s["revenue_recent_months"]
     active_before = s["active_months_before_recent"].astype("int64")
     fires = (active_before >= rule.min_active_months_before_recent) & (
-        _kopecks(recent) <= 0
+        _kopecks(s["revenue_recent_months"]) <= 0
     ).fillna(False)
     evidence = (
-        active_before.astype(str)
+        active_before[fires].astype(str)
         + f" active months in the {context.rules.lapsed_lookback_months} before the last "
         + f"{months}, and net revenue of the last {months} months is "
-        + _money(recent)
+        + _money(s.loc[fires, "revenue_recent_months"])
     )
     return fires, evidence
 
@@ -232,18 +240,22 @@ def payment_delay(s: pd.DataFrame, context: FlagContext) -> Fired:
     overdue = (_kopecks(s["overdue_30_amount"]) > 0).fillna(False)
     late = pd.to_numeric(s["avg_days_late"]).astype("float64")
     slow = (late > rule.max_avg_days_late).fillna(False)
+    fires = overdue | slow
     evidence = joined(
         # The words say 30 days, the default of revenue.overdue_days: a published text,
         # kept as it is.
-        when(overdue, _money(s["overdue_30_amount"]) + " overdue by more than 30 days"),
         when(
-            slow,
+            overdue[fires],
+            _money(s.loc[fires, "overdue_30_amount"]) + " overdue by more than 30 days",
+        ),
+        when(
+            slow[fires],
             "paid "
-            + formatted(late, lambda d: f"{d:.1f}")
+            + formatted(late[fires], lambda d: f"{d:.1f}")
             + f" days late on average over 12 months (threshold {rule.max_avg_days_late})",
         ),
     )
-    return overdue | slow, evidence
+    return fires, evidence
 
 
 def contract_expiring(s: pd.DataFrame, context: FlagContext) -> Fired:
@@ -254,13 +266,14 @@ def contract_expiring(s: pd.DataFrame, context: FlagContext) -> Fired:
     deals_known = FLAG_QUALIFIERS[RetentionFlag.CONTRACT_EXPIRING][0] not in context.absent
     no_deal = s["open_deals"].fillna(0).astype("int64") == 0
     fires = days_left.between(0, rule.within_days).fillna(False) & no_deal
+    fired = s[fires]
     evidence = (
         "contract "
-        + s["next_non_renewing_contract_id"].astype(str)
+        + fired["next_non_renewing_contract_id"].astype(str)
         + " ends "
-        + pd.to_datetime(s["next_non_renewing_end_date"]).dt.strftime("%Y-%m-%d")
+        + _dates(fired["next_non_renewing_end_date"])
         + " (in "
-        + days_left.astype("Int64").astype(str)
+        + days_left[fires].astype("Int64").astype(str)
         + f" days, threshold {rule.within_days}) without auto-renew, "
         + ("and no open deal" if deals_known else "open deals unknown (no deals export)")
     )
@@ -271,14 +284,15 @@ def product_contraction(s: pd.DataFrame, context: FlagContext) -> Fired:
     """Fewer distinct products than in the revenue.window_months before."""
     now_products = s["products_t12m"].fillna(0).astype("int64")
     before_products = s["products_prev_t12m"].fillna(0).astype("int64")
+    fires = now_products < before_products
     evidence = (
         "buys "
-        + now_products.astype(str)
+        + now_products[fires].astype(str)
         + " product(s) in the last 12 months against "
-        + before_products.astype(str)
+        + before_products[fires].astype(str)
         + " in the 12 months before"
     )
-    return now_products < before_products, evidence
+    return fires, evidence
 
 
 def low_satisfaction(s: pd.DataFrame, context: FlagContext) -> Fired:
@@ -291,50 +305,52 @@ def low_satisfaction(s: pd.DataFrame, context: FlagContext) -> Fired:
     low_nps = (nps <= rule.max_nps).fillna(False)
     low_csat = (csat <= rule.max_csat).fillna(False)
     complained = (complaint_age < rule.complaint_within_days).fillna(False)
+    fires = low_nps | low_csat | complained
+    fired = s[fires]
     evidence = joined(
         when(
-            low_nps,
+            low_nps[fires],
             "latest NPS "
-            + nps.astype("Int64").astype(str)
+            + nps[fires].astype("Int64").astype(str)
             + " on "
-            + _dates(s["latest_nps_date"])
+            + _dates(fired["latest_nps_date"])
             + f" (<= {rule.max_nps})",
         ),
         when(
-            low_csat,
+            low_csat[fires],
             "latest CSAT "
-            + csat.astype("Int64").astype(str)
+            + csat[fires].astype("Int64").astype(str)
             + " on "
-            + _dates(s["latest_csat_date"])
+            + _dates(fired["latest_csat_date"])
             + f" (<= {rule.max_csat})",
         ),
         when(
-            complained,
+            complained[fires],
             "complaint on "
-            + _dates(s["latest_complaint_date"])
+            + _dates(fired["latest_complaint_date"])
             + ", "
-            + complaint_age.astype("Int64").astype(str)
+            + complaint_age[fires].astype("Int64").astype(str)
             + " days before as_of",
         ),
     )
-    return low_nps | low_csat | complained, evidence
+    return fires, evidence
 
 
 def no_contact(s: pd.DataFrame, context: FlagContext) -> Fired:
     """A client of one of the segments nobody has called, met or written to in the last
     within_days (or ever)."""
     rule = context.rules.flags.no_contact
-    segment = context.segment
     silence = _days_since(s["last_activity_date"], context.as_of)
-    fires = segment.isin(rule.segments) & (silence.isna() | (silence >= rule.within_days))
-    evidence: pd.Series = (
-        segment.astype(str)
+    fires = context.segment.isin(rule.segments) & (silence.isna() | (silence >= rule.within_days))
+    silence = silence[fires]
+    evidence = (
+        context.segment[fires].astype(str)
         + " client; "
         + np.where(
             silence.isna(),
             "no activity recorded",
             "last activity "
-            + pd.to_datetime(s["last_activity_date"]).dt.strftime("%Y-%m-%d")
+            + _dates(s.loc[fires, "last_activity_date"])
             + ", "
             + silence.astype("Int64").astype(str)
             + " days before as_of",
@@ -347,11 +363,12 @@ def no_contact(s: pd.DataFrame, context: FlagContext) -> Fired:
 def decision_maker_lost(s: pd.DataFrame, context: FlagContext) -> Fired:
     """A CRM client with no active contact in the decision-maker role."""
     dms = s["active_decision_makers"].fillna(0).astype("int64")
+    fires = s["is_in_crm"].astype(bool) & (dms == 0)
     evidence = pd.Series(
         f"no active contact with role {ContactRole.DECISION_MAKER.value} in the CRM",
-        index=s.index,
+        index=s.index[fires],
     )
-    return s["is_in_crm"].astype(bool) & (dms == 0), evidence
+    return fires, evidence
 
 
 def ownership_change(s: pd.DataFrame, context: FlagContext) -> Fired:
@@ -359,18 +376,18 @@ def ownership_change(s: pd.DataFrame, context: FlagContext) -> Fired:
     appearing where there was none is a change too)."""
     before = s["previous_parent_account_id"].astype("string")
     now = s["parent_account_id"].astype("string")
-    changed = s["was_in_previous_snapshot"].fillna(False).astype(bool) & (
+    fires = s["was_in_previous_snapshot"].fillna(False).astype(bool) & (
         before.fillna("\0") != now.fillna("\0")
     )
     evidence = (
         "parent account changed from "
-        + before.fillna("none")
+        + before[fires].fillna("none")
         + " to "
-        + now.fillna("none")
+        + now[fires].fillna("none")
         + " since the CRM snapshot of "
-        + pd.to_datetime(s["previous_snapshot_as_of"]).dt.strftime("%Y-%m-%d").fillna("")
+        + _dates(s.loc[fires, "previous_snapshot_as_of"]).fillna("")
     )
-    return changed, evidence
+    return fires, evidence
 
 
 # Every flag's rule, in the order of RETENTION_FLAGS.
@@ -400,10 +417,14 @@ def evaluate_flags(
     evaluated tonight (skipped_flags). `absent`: the exports not delivered tonight (a
     qualifying condition on them is not claimed)."""
     s, context = flag_context(signals, segments, rules, as_of, absent)
+    # Evaluated in the order a client's flags are listed (most severe first, then by
+    # name), so one stable sort by account_id puts every row in place.
+    names = sorted(
+        (name for name in RETENTION_FLAGS if name not in skip),
+        key=lambda name: (SEVERITY_ORDER[rules.flags[name].severity], name),
+    )
     frames = []
-    for name in RETENTION_FLAGS:
-        if name in skip:
-            continue
+    for name in names:
         fires, evidence = FLAG_RULES[name](s, context)
         mask = fires.fillna(False).astype(bool)
         rule = rules.flags[name]
@@ -414,66 +435,55 @@ def evaluate_flags(
                     "flag": name,
                     "severity": rule.severity,
                     "severity_points": rules.severity_points[rule.severity],
-                    "evidence": evidence[mask].astype(str),
+                    "evidence": evidence.astype(str),
                     "recommended_action": rule.action,
                 }
             )
         )
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLAG_COLUMNS)
-    out["_order"] = out["severity"].map(SEVERITY_ORDER)
-    out = out.sort_values(["account_id", "_order", "flag"]).drop(columns="_order")
+    out = out.sort_values("account_id", kind="stable")
     return out.reset_index(drop=True)[FLAG_COLUMNS]
 
 
 def summarize_client_risk(
     flags: pd.DataFrame, clients: pd.DataFrame, rules: RetentionRules
 ) -> pd.DataFrame:
-    """Per client (every row of `clients`: account_id, segment, revenue_t12m):
-    risk_score, risk_level, risk_flags (list, most severe first) and revenue_at_risk
-    (revenue_t12m of high-risk clients, else 0). docs/retention.md: risk_level is high when the
-    score reaches retention.risk_level.high_min_score or a high-severity flag hits a
-    client of risk_level.high_flag_segments, medium from medium_min_score, else low.
+    """Per client (every row of `clients`, one per account_id: account_id, segment,
+    revenue_t12m): risk_score, risk_level, risk_flags (list, most severe first) and
+    revenue_at_risk (revenue_t12m of high-risk clients, else 0). docs/retention.md:
+    risk_level is high when the score reaches retention.risk_level.high_min_score or a
+    high-severity flag hits a client of risk_level.high_flag_segments, medium from
+    medium_min_score, else low.
     """
-    grouped = flags.groupby("account_id", sort=False)
-    score = grouped["severity_points"].sum().reindex(clients["account_id"]).fillna(0)
-    has_high = (
-        flags["severity"]
-        .eq(Severity.HIGH)
-        .groupby(flags["account_id"], sort=False)
-        .any()
-        .reindex(clients["account_id"])
-        .fillna(False)
-        .astype(bool)
-        .to_numpy()
-    )
-    # Flags in the order given (most severe first from evaluate_flags), split per client.
-    ordered = flags.reset_index(drop=True)
-    ordered = ordered.iloc[np.argsort(ordered["account_id"].to_numpy(), kind="stable")]
-    ids = ordered["account_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], int)
-    lists = (
-        {}
-        if not len(ids)
-        else dict(
-            zip(
-                ids[starts],
-                (list(x) for x in np.split(ordered["flag"].to_numpy(), starts[1:])),
-                strict=True,
-            )
-        )
-    )
+    # Each flag row's client as its position in `clients`: the roll-ups are counts per
+    # position (bincount) instead of a group-by and a reindex by account_id.
+    position = pd.Index(clients["account_id"]).get_indexer(flags["account_id"])
+    known = position >= 0
+    position = position[known]
+    n = len(clients)
+    points = flags["severity_points"].to_numpy(dtype="float64")[known]
+    score = np.bincount(position, weights=points, minlength=n).astype("int64")
+    is_high = flags["severity"].eq(Severity.HIGH).to_numpy(dtype=bool)[known]
+    has_high = np.bincount(position[is_high], minlength=n) > 0
     out = clients[["account_id"]].reset_index(drop=True)
-    out["risk_score"] = score.astype("int64").to_numpy()
+    out["risk_score"] = score
     escalated = has_high & clients["segment"].isin(rules.high_flag_segments).to_numpy()
     out["risk_level"] = np.select(
-        [
-            (out["risk_score"] >= rules.high_min_score).to_numpy() | escalated,
-            (out["risk_score"] >= rules.medium_min_score).to_numpy(),
-        ],
+        [(score >= rules.high_min_score) | escalated, score >= rules.medium_min_score],
         [RiskLevel.HIGH.value, RiskLevel.MEDIUM.value],
         default=RiskLevel.LOW.value,
     )
-    out["risk_flags"] = [lists.get(a, []) for a in out["account_id"]]
+    out["risk_flags"] = _flag_lists(flags["flag"].to_numpy(dtype=object)[known], position, n)
     revenue = pd.to_numeric(clients["revenue_t12m"]).astype("float64").to_numpy()
     out["revenue_at_risk"] = np.where(out["risk_level"].eq(RiskLevel.HIGH), revenue, 0.0).round(2)
     return out
+
+
+def _flag_lists(flag: np.ndarray, position: np.ndarray, n: int) -> pd.arrays.ArrowExtensionArray:
+    """The flags of each of n clients as a list, in the order given (`position`: each
+    flag's client). An Arrow list column: built without a Python list per client, and
+    DuckDB reads it without converting one object at a time."""
+    order = np.argsort(position, kind="stable")
+    offsets = np.r_[0, np.cumsum(np.bincount(position, minlength=n))].astype("int32")
+    values = pa.array(flag[order], type=pa.string())
+    return pd.arrays.ArrowExtensionArray(pa.ListArray.from_arrays(offsets, values))

@@ -55,6 +55,8 @@ def run(function, *rows: dict, segment="typical", absent=frozenset()) -> tuple[l
     segments = pd.Series(segment, index=signals["account_id"])
     s, context = r.flag_context(signals, segments, RULES, AS_OF, absent)
     fires, evidence = function(s, context)
+    # A rule writes the evidence of the rows that fire only: "" stands for the others.
+    evidence = evidence.reindex(s.index, fill_value="")
     return fires.fillna(False).astype(bool).tolist(), evidence.astype(str).tolist()
 
 
@@ -217,6 +219,32 @@ def test_ownership_change():
 @pytest.mark.parametrize("name", list(r.FLAG_RULES))
 def test_a_quiet_client_fires_no_flag(name):
     assert run(r.FLAG_RULES[name], quiet(), segment="vip")[0] == [False]
+
+
+@pytest.mark.parametrize("name", list(r.FLAG_RULES))
+def test_a_rule_writes_evidence_for_exactly_the_rows_that_fire(name):
+    firing = {
+        "revenue_decline": {"revenue_recent_months": 0.0},
+        "lapsed": {"revenue_recent_months": 0.0, "revenue_recent_months_prior_year": 0.0},
+        "payment_delay": {"overdue_30_amount": 5.0},
+        "contract_expiring": {
+            "next_non_renewing_contract_id": "K1",
+            "next_non_renewing_end_date": pd.Timestamp(AS_OF) + DAY,
+        },
+        "product_contraction": {"products_t12m": 1},
+        "low_satisfaction": {"latest_nps": 0},
+        "no_contact": {"last_activity_date": pd.NaT},
+        "decision_maker_lost": {"active_decision_makers": 0},
+        "ownership_change": {"parent_account_id": "G2"},
+    }[name]
+    signals = pd.DataFrame(
+        [{**quiet(**changes), "account_id": f"C{i}"} for i, changes in enumerate([{}, firing, {}])]
+    )
+    segments = pd.Series("vip", index=signals["account_id"])
+    s, context = r.flag_context(signals, segments, RULES, AS_OF)
+    fires, evidence = r.FLAG_RULES[name](s, context)
+    assert fires.tolist() == [False, True, False]
+    assert evidence.index.tolist() == [1] and evidence.iloc[0] != ""
 
 
 def test_evaluate_flags_keeps_only_the_rows_that_fire_with_the_configured_action():
