@@ -112,8 +112,15 @@ def sales_funnel(closed: pd.DataFrame) -> pd.DataFrame:
 def furthest_stage(events: pd.DataFrame) -> pd.Series:
     """Per deal_id, the order (OPEN_STAGE_ORDER) of the furthest open stage its events
     show; deals whose events show only won or lost have none (no path to count)."""
-    order = events["stage"].map(OPEN_STAGE_ORDER)
-    return order.groupby(events[DEAL_ID]).max().dropna().astype("int64")
+    # A stage's position among the open stages is its OPEN_STAGE_ORDER; won, lost and
+    # anything else are -1. (Series.map over Arrow strings costs several times more.)
+    order = pd.Series(
+        pd.Index(list(OPEN_STAGE_ORDER)).get_indexer(events["stage"]),
+        index=events.index,
+        dtype="int64",
+    )
+    furthest = order.groupby(events[DEAL_ID]).max()
+    return furthest[furthest >= 0]
 
 
 def funnel_stages(closed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -121,28 +128,40 @@ def funnel_stages(closed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     `closed` whose `events` (deal_id, stage) show a path: deals_reached counts the deals
     that reached the stage (any later open stage shown, or won), conversion_to_next =
     deals reaching the next stage / deals reaching this one (null for won)."""
-    furthest = furthest_stage(events[events[DEAL_ID].isin(closed[DEAL_ID])])
-    with_path = closed[closed[DEAL_ID].isin(furthest.index)].copy()
+    # Index lookups, not Series.isin: isin on Arrow strings walks the values in Python.
+    of_closed = pd.Index(closed[DEAL_ID].unique()).get_indexer(events[DEAL_ID]) >= 0
+    reached_order = closed[DEAL_ID].map(furthest_stage(events[of_closed]))
+    has_path = reached_order.notna()
+    with_path = closed[has_path].copy()
     won_order = len(FUNNEL_STAGES) - 1
-    reached_order = with_path[DEAL_ID].map(furthest).to_numpy()
-    with_path["reached"] = np.where(with_path["is_won"].astype(bool), won_order, reached_order)
-    long = _long(with_path)
-    groups = long[["dimension", "group_value"]].drop_duplicates()
-    stages = pd.DataFrame({"stage": FUNNEL_STAGES, "stage_order": range(len(FUNNEL_STAGES))})
-    grid = groups.merge(stages, how="cross")
-    reached = (
-        grid.merge(long[["dimension", "group_value", "reached"]], on=["dimension", "group_value"])
-        .query("reached >= stage_order")
-        .groupby(["dimension", "group_value", "stage_order"])
-        .size()
-        .rename("deals_reached")
+    with_path["reached"] = np.where(
+        with_path["is_won"].astype(bool), won_order, reached_order[has_path].astype("int64")
     )
-    out = grid.join(reached, on=["dimension", "group_value", "stage_order"])
-    out["deals_reached"] = out["deals_reached"].fillna(0).astype("int64")
-    out = out.sort_values(["dimension", "group_value", "stage_order"], kind="stable")
+    out = pd.concat([_reached_per_stage(with_path, d) for d in DIMENSIONS], ignore_index=True)
     following = out.groupby(["dimension", "group_value"])["deals_reached"].shift(-1)
     out["conversion_to_next"] = (following / out["deals_reached"]).where(out["deals_reached"] > 0)
     return _ordered(out)[SALES_FUNNEL_STAGES_COLUMNS]
+
+
+def _reached_per_stage(deals: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """dimension, group_value, stage, stage_order and deals_reached for every group of
+    `dimension` and every stage: the deals whose furthest stage (`reached`) is at or
+    after it. Counted per group and furthest stage, then summed from the last stage
+    back, rather than pairing every deal with every stage."""
+    furthest = pd.crosstab(deals[dimension].astype(str), deals["reached"]).reindex(
+        columns=range(len(FUNNEL_STAGES)), fill_value=0
+    )
+    reached = furthest.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]
+    groups = np.repeat(reached.index.to_numpy(dtype=object), len(FUNNEL_STAGES))
+    return pd.DataFrame(
+        {
+            "dimension": dimension,
+            "group_value": pd.Series(groups, dtype="str"),
+            "stage": np.tile(FUNNEL_STAGES, len(reached)),
+            "stage_order": np.tile(np.arange(len(FUNNEL_STAGES), dtype="int64"), len(reached)),
+            "deals_reached": reached.to_numpy(dtype="int64").ravel(),
+        }
+    )
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:

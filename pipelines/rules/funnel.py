@@ -161,8 +161,12 @@ def build_funnel_assets(marts: Marts) -> list[AssetsDefinition]:
         rules = settings.rules()
         with warehouse.connect() as con:
             closed = closed_deals(con, marts, rules)
+            # Only the events of the deals closed in the window count: DuckDB drops the
+            # rest (most of them) before pandas sees them.
             events = con.sql(
-                f"select deal_id, stage, evidence from {relation(marts.deal_stage_events)}"
+                f"""select e.deal_id, e.stage from {relation(marts.deal_stage_events)} as e
+                    semi join {relation(marts.deals)} as d
+                        on d.deal_id = e.deal_id and d.is_closed_in_window"""
             ).df()
             stages = rules_funnel.funnel_stages(closed, events)
             _write(

@@ -155,12 +155,9 @@ def build_segmentation_assets(marts: Marts) -> list[AssetsDefinition]:
         with warehouse.connect() as con:
             for note in rules_segments.missing_input_notes(absent_sources(con)).values():
                 context.log.warning(f"client profiles: {note}")
-            clients = con.sql(f"select * from {dim_clients} order by account_id").df()
-            profiles = rules_segments.profile_clients(clients, rules)
-            segments = rules_segments.segment_clients(
-                clients, profiles, rules, mart_as_of(con, marts)
-            )
-            profiles = profiles.merge(segments, on="account_id", validate="one_to_one")
+            columns = ", ".join(rules_segments.CLIENT_COLUMNS)
+            clients = con.sql(f"select {columns} from {dim_clients} order by account_id").df()
+            profiles = rules_segments.profile_and_segment(clients, rules, mart_as_of(con, marts))
             _write(con, "client_profiles", profiles)
         return MaterializeResult(
             metadata={
