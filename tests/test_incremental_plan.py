@@ -60,12 +60,15 @@ def con():
     db.close()
 
 
-def test_without_a_change_log_or_state_the_warehouse_is_built_in_full(con):
-    assert read_state(con) is None
+def test_without_a_change_log_or_state_the_warehouse_is_built_in_full(con, tmp_path):
+    assert read_state(tmp_path / "build_state.json") is None
+    (tmp_path / "damaged.json").write_text("{not json")
+    assert read_state(tmp_path / "damaged.json") is None
     assert pending_changes(con) == (0, True, None)
 
 
-def test_a_build_consumes_the_changes_logged_before_it_started_only(con):
+def test_a_build_consumes_the_changes_logged_before_it_started_only(con, tmp_path):
+    state = tmp_path / "target" / "build_state.json"
     con.execute(
         f"create table {CHANGES_TABLE} (change varchar, run_id varchar, changed_at timestamp)"
     )
@@ -76,9 +79,9 @@ def test_a_build_consumes_the_changes_logged_before_it_started_only(con):
     )
     lines, reset, newest = pending_changes(con)
     assert (lines, reset, newest) == (2, True, dt.datetime(2026, 10, 31, 2))
-    record_build(con, BuildState(dt.date(2026, 10, 31), "f"), dt.datetime(2026, 10, 31, 1))
-    assert read_state(con) == BuildState(dt.date(2026, 10, 31), "f")
+    record_build(con, state, BuildState(dt.date(2026, 10, 31), "f"), dt.datetime(2026, 10, 31, 1))
+    assert read_state(state) == BuildState(dt.date(2026, 10, 31), "f")
     assert pending_changes(con) == (1, False, dt.datetime(2026, 10, 31, 2))
-    record_build(con, BuildState(dt.date(2026, 10, 31), "g"), dt.datetime(2026, 10, 31, 2))
-    assert read_state(con).fingerprint == "g"  # one state row, replaced
+    record_build(con, state, BuildState(dt.date(2026, 10, 31), "g"), dt.datetime(2026, 10, 31, 2))
+    assert read_state(state) == BuildState(dt.date(2026, 10, 31), "g")
     assert pending_changes(con) == (0, False, None)

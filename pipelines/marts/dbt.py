@@ -16,7 +16,6 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import (
     DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -138,11 +137,7 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
     @dbt_assets(
         manifest=manifest,
         project=DBT_PROJECT,
-        # Two sources are one asset: raw/invoice_lines and its change log, both written
-        # by the invoice_lines ingest.
-        dagster_dbt_translator=SegmentsDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
-        ),
+        dagster_dbt_translator=SegmentsDbtTranslator(),
         name="revenue_marts",
     )
     def revenue_marts(
@@ -161,8 +156,9 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
             rule_vars = rules.dbt_vars(as_of)
             inputs = incremental.inputs_fingerprint(con, manifest, rule_vars)
             changed_lines, has_reset, consumed_until = incremental.pending_changes(con)
+            state_file = nightly_target(warehouse.path) / incremental.STATE_FILE
             plan = incremental.plan_build(
-                incremental.read_state(con),
+                incremental.read_state(state_file),
                 as_of,
                 inputs,
                 has_reset=has_reset,
@@ -203,7 +199,9 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
             _close_in_process_adapter(invocation.adapter)
         # Only a build that succeeded (a failed one raised above) consumes the changes.
         with warehouse.connect() as con:
-            incremental.record_build(con, incremental.BuildState(as_of, inputs), consumed_until)
+            incremental.record_build(
+                con, state_file, incremental.BuildState(as_of, inputs), consumed_until
+            )
 
     return revenue_marts
 

@@ -4,8 +4,10 @@ tonight's changed invoice lines and the moving windows touch, or must build in f
 The ingest logs every changed invoice line (raw.invoice_lines_changes); the incremental
 models (int_invoice_lines_converted, int_client_revenue_windows,
 int_client_revenue_monthly) read that log and var('previous_as_of'). After each
-successful build the log is emptied of what the build consumed and the build's state
-is stored, so the next night can tell what changed since.
+successful build its state is stored beside the nightly dbt artifacts
+(build_state.json) and the log emptied of what the build consumed, so the next night
+can tell what changed since. In that order: a crash between the two leaves changes the
+next build applies again, which gives the same rows; never a state without its changes.
 """
 
 import datetime as dt
@@ -19,7 +21,7 @@ import duckdb
 
 from pipelines.db import fetch_one
 
-STATE_TABLE = "raw.dbt_build_state"
+STATE_FILE = "build_state.json"
 CHANGES_TABLE = "raw.invoice_lines_changes"
 
 
@@ -104,11 +106,14 @@ def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     )
 
 
-def read_state(con: duckdb.DuckDBPyConnection) -> BuildState | None:
-    if not _table_exists(con, STATE_TABLE):
+def read_state(path: Path) -> BuildState | None:
+    """The last successful build's state, or None (none yet, or unreadable: a full
+    build is always safe)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        return BuildState(dt.date.fromisoformat(stored["as_of"]), stored["fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    row = con.execute(f"select as_of, fingerprint from {STATE_TABLE}").fetchall()
-    return BuildState(*row[0]) if row else None
 
 
 def pending_changes(con: duckdb.DuckDBPyConnection) -> tuple[int, bool, dt.datetime | None]:
@@ -126,14 +131,19 @@ def pending_changes(con: duckdb.DuckDBPyConnection) -> tuple[int, bool, dt.datet
 
 
 def record_build(
-    con: duckdb.DuckDBPyConnection, state: BuildState, consumed_until: dt.datetime | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    state: BuildState,
+    consumed_until: dt.datetime | None,
 ) -> None:
-    """After a successful build: its state, and the change log without what it consumed
-    (changes logged after it started stay for the next build)."""
-    con.execute(f"create table if not exists {STATE_TABLE} (as_of date, fingerprint varchar)")
-    con.begin()
-    con.execute(f"delete from {STATE_TABLE}")
-    con.execute(f"insert into {STATE_TABLE} values (?, ?)", [state.as_of, state.fingerprint])
+    """After a successful build: its state, then the change log without what it
+    consumed (changes logged after the build started stay for the next one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(
+        json.dumps({"as_of": state.as_of.isoformat(), "fingerprint": state.fingerprint}),
+        encoding="utf-8",
+    )
+    partial.replace(path)
     if consumed_until is not None and _table_exists(con, CHANGES_TABLE):
         con.execute(f"delete from {CHANGES_TABLE} where changed_at <= ?", [consumed_until])
-    con.commit()

@@ -15,8 +15,12 @@
 ) }}
 
 with lines as (
-    select * from {{ ref('fct_invoice_lines') }}
-    where not is_cancelled
+    select
+        *,
+        date_trunc('month', invoice_date)::date as invoice_month
+    from {{ ref('int_invoice_lines_converted') }}
+    where not is_missing_fx_rate
+        and not is_cancelled
     {% if is_incremental_night() %}
         and account_id in (select account_id from {{ ref('int_clients_touched_tonight') }})
     {% endif %}

@@ -9,6 +9,7 @@ with source as (
 renamed as (
     select
         change,
+        run_id,
         invoice_id,
         line_no,
         account_id,
