@@ -217,6 +217,46 @@ def test_currency_signs_accounting_negatives_and_extra_decimals():
     ]
 
 
+def test_plain_numbers_round_as_formatted_ones_do(tmp_path):
+    """Plain numbers take a narrow cast, formatted ones the wide one: both round half
+    away from zero, and what does not fit or is not a number is rejected either way."""
+    rows = [
+        # line_no, amount; the same value plain and formatted where it has a format
+        ("1", "1000.235"),
+        ("2", "1 000,235 ₽"),
+        ("3", "-0.005"),
+        ("4", "(0.005)"),
+        ("5", "1e2"),
+        ("6", "+12"),
+        ("7.5", "1 000,25"),  # a line number with decimals rounds too
+        ("0x10", "1"),  # hexadecimal is not a number in an export
+        ("9", "12345678901234567.99"),  # 19 digits: more than DECIMAL(18,2) holds
+    ]
+    path = tmp_path / "invoice_lines.csv"
+    path.write_text(
+        "invoice_id;line_no;account_id;invoice_date;amount\n"
+        + "".join(f"X{i};{n};C1;2026-01-15;{a}\n" for i, (n, a) in enumerate(rows)),
+        encoding="utf-8",
+    )
+    con = duckdb.connect()
+    result = load_export(con, CONTRACT["invoice_lines"], path, "run-1", INVOICE_RULES)
+    loaded = con.execute(
+        "select invoice_id, line_no, amount::varchar from raw.invoice_lines order by 1"
+    ).fetchall()
+    assert loaded == [
+        ("X0", 1, "1000.24"),
+        ("X1", 2, "1000.24"),
+        ("X2", 3, "-0.01"),
+        ("X3", 4, "-0.01"),
+        ("X4", 5, "100.00"),
+        ("X5", 6, "12.00"),
+        ("X6", 8, "1000.25"),
+    ]
+    rejects = con.execute("select line, column_name, value from raw.rejects order by 1").fetchall()
+    assert rejects == [(9, "line_no", "0x10"), (10, "amount", "12345678901234567.99")]
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 7, 2)
+
+
 def test_a_gzipped_export_loads_like_its_csv():
     con, result = load("gzip.invoice_lines.csv.gz")
     assert con.execute("select sum(amount)::varchar from raw.invoice_lines").fetchall() == [
