@@ -8,12 +8,15 @@ SEGMENTS_FULL_REFRESH."""
 
 import dataclasses
 import datetime as dt
+import json
 import shutil
 
 import duckdb
 import pandas as pd
 import pytest
 from support import env_for, run_nightly
+
+from pipelines.settings import DBT_PROJECT_DIR
 
 NIGHTS = [dt.date(2026, 10, 29), dt.date(2026, 10, 30), dt.date(2026, 10, 31)]
 KEY = ["invoice_id", "line_no"]
@@ -124,3 +127,45 @@ def test_the_changed_lines_reached_the_warehouse(chains):
                where r.status = c.status"""
         ).fetchall()
     assert len(stored) == len(changed) == 3
+
+
+def _failing_rows(warehouse, target, model: str, **night_vars: str) -> int:
+    """`dbt test` of one model's unique_combination test on `warehouse`: its failing rows."""
+    from dbt.cli.main import dbtRunner
+
+    project = str(DBT_PROJECT_DIR)
+    dbt_vars = {"warehouse_path": str(warehouse), "temp_directory": str(target / "spill")}
+    result = dbtRunner().invoke(
+        ["test", "--quiet", "--project-dir", project, "--profiles-dir", project,
+         "--target-path", str(target), "--vars", json.dumps({**dbt_vars, **night_vars}),
+         "--select", f"{model},test_name:unique_combination"]
+    )  # fmt: skip
+    assert result.result is not None, result.exception
+    (test,) = [r for r in result.result.results if r.node.resource_type == "test"]
+    return test.failures
+
+
+def test_an_incremental_night_tests_the_keys_of_the_lines_it_rebuilt(chains, tmp_path):
+    """The line-level tests of an incremental night (tests/generic, macro rebuilt_tonight)
+    cover the lines it converted again, a changed line whatever its date; the previous
+    build tested the others. A duplicate of each kind is planted after the third night."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(chains["warehouse"], warehouse)
+    model = "int_invoice_lines_converted"
+    with duckdb.connect(str(warehouse)) as con:
+        lines = f"intermediate.{model}"
+        tonight = f"from {lines} where invoice_date = '{NIGHTS[2]}' limit 1"
+        old = f"from {lines} where invoice_date < '2026-06-01' order by all limit 2"
+        con.sql(f"insert into {lines} from ({tonight}) union all from ({old})")
+        changed = old.replace("limit 2", "limit 1")
+        # The successful night consumed its change log: plant one old line's change again.
+        con.sql(
+            f"""insert into raw.invoice_lines_changes by name
+                select 'new' as change, 'planted' as run_id, invoice_id, line_no, account_id,
+                       invoice_date, due_date, paid_date from ({changed})"""
+        )
+    incremental = {"as_of": str(NIGHTS[2]), "previous_as_of": str(NIGHTS[1])}
+    # Tonight's line and the changed one; the other old line was the previous build's.
+    assert _failing_rows(warehouse, tmp_path / "target", model, **incremental) == 2
+    # A full build's tests cover every line.
+    assert _failing_rows(warehouse, tmp_path / "target", model, as_of=str(NIGHTS[2])) == 3

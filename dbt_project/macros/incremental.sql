@@ -31,6 +31,20 @@
     ]) }}
 {%- endmacro %}
 
+{#- True for a line that an incremental night converts again: a line whose key
+    tonight's change log has as `new` (a new or changed line), or one dated after the
+    previous build's as_of. `changes` is the change log's relation. The filter of
+    int_invoice_lines_converted, and the scope of the line-level tests on such a night
+    (the generic tests' `lines_changed` argument): the previous build tested the rest. -#}
+{% macro rebuilt_tonight(changes) -%}
+    (
+        (invoice_id, line_no) in (
+            select (invoice_id, line_no) from {{ changes }} where change = 'new'
+        )
+        or invoice_date > date '{{ var("previous_as_of") }}'
+    )
+{%- endmacro %}
+
 {#- True for a line that one of the moving bounds passed over between the previous
     build's as_of and tonight's: its part in its client's figures may have changed. -#}
 {% macro crosses_a_moving_bound() -%}

@@ -21,14 +21,7 @@ with lines as (
     select * from {{ ref('int_revenue_lines') }}
     where invoice_date <= {{ as_of_date() }}
     {% if is_incremental_night() %}
-        and (
-            (invoice_id, line_no) in (
-                select (invoice_id, line_no)
-                from {{ ref('stg_billing__invoice_line_changes') }}
-                where change = 'new'
-            )
-            or invoice_date > date '{{ var("previous_as_of") }}'
-        )
+        and {{ rebuilt_tonight(ref('stg_billing__invoice_line_changes')) }}
     {% endif %}
 ),
 
