@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -91,8 +92,23 @@ def timed(command: list[str], env: dict, log: Path) -> tuple[float, str]:
     return time.perf_counter() - start, log.read_text()
 
 
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of `root` and all its descendants, from /proc (Linux)."""
+STEP_START = re.compile(r'Started execution of step "([^"]+)"')
+
+
+def _process_name(pid: int) -> str:
+    """`dbt build`, `segments run`: the program (not the Python running its script)
+    and its first argument."""
+    try:
+        argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return "?"
+    if Path(argv[0]).name.startswith("python") and argv[1:] and argv[1][:1] not in "-":
+        argv = argv[1:]
+    return " ".join([Path(argv[0]).name, *argv[1:2]])
+
+
+def _tree_rss(root: int) -> dict[int, int]:
+    """Resident bytes of `root` and of each of its descendants, from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -107,28 +123,55 @@ def _tree_rss_bytes(root: int) -> int:
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
         rss[int(entry.name)] = resident * page
-    total, todo = 0, [root]
+    tree, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in rss:
+            tree[pid] = rss[pid]
         todo += children.get(pid, [])
-    return total
+    return tree
 
 
-def run_isolated(command: list[str], env: dict, log: Path) -> tuple[float, float, str]:
+@dataclass
+class Peak:
+    """The process tree's largest sampled RSS, and what held it: each process's share
+    and the Dagster step that had started last."""
+
+    megabytes: float = 0.0
+    processes: str = ""
+    step: str | None = None
+
+    def describe(self) -> str:
+        during = f" during {self.step}" if self.step else ""
+        return f"{self.megabytes:,.0f} MB{during} ({self.processes})"
+
+
+def run_isolated(command: list[str], env: dict, log: Path) -> tuple[float, Peak, str]:
     """Run `command` and report its wall time and the peak RSS of its whole process tree
-    (sampled every 0.2 s: Dagster, dbt and DuckDB together), in MB."""
+    (sampled every 0.2 s: Dagster, dbt and DuckDB together)."""
     start = time.perf_counter()
-    peak = 0
+    peak, peak_log_size = Peak(), 0
     with log.open("w") as handle:
         process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
         while process.poll() is None:
-            peak = max(peak, _tree_rss_bytes(process.pid))
+            tree = _tree_rss(process.pid)
+            total = sum(tree.values()) / 2**20
+            if total > peak.megabytes:
+                shares = sorted(tree.items(), key=lambda kv: -kv[1])[:4]
+                peak = Peak(
+                    total,
+                    ", ".join(f"{_process_name(pid)} {rss / 2**20:,.0f} MB" for pid, rss in shares),
+                )
+                peak_log_size = log.stat().st_size
             time.sleep(0.2)
     seconds = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"{command[0]} failed ({process.returncode}): see {log}")
-    return seconds, peak / 2**20, log.read_text()
+    output = log.read_text()
+    started = STEP_START.findall(output.encode()[:peak_log_size].decode(errors="ignore"))
+    if STEP_START.search(output):
+        peak.step = started[-1] if started else "start-up"
+    return seconds, peak, output
 
 
 SPLIT_LAST_DAY_SQL = """
@@ -252,7 +295,7 @@ def main() -> None:
     # (pipelines/marts/column_metadata.py), kept from the benchmark's first night.
     kept_columns = work / CACHE_FILE
     kept_columns.unlink(missing_ok=True)
-    results: dict[str, list[tuple[float, float]]] = {"baseline": [], "pipeline": []}
+    results: dict[str, list[tuple[float, Peak]]] = {"baseline": [], "pipeline": []}
     delta_steps: dict[str, list[float]] = {}
     night_env = env
     if args.incremental:
@@ -301,7 +344,7 @@ def main() -> None:
         print(line, flush=True)
 
     def median(name: str, index: int) -> float:
-        return statistics.median(r[index] for r in results[name])
+        return statistics.median(r[1].megabytes if index else r[0] for r in results[name])
 
     base_s, pipe_s = median("baseline", 0), median("pipeline", 0)
     print(
@@ -327,6 +370,9 @@ def main() -> None:
     )
     if args.incremental:
         print(f"incremental night / full night = {median('incremental', 0) / pipe_s:.2f}")
+    print("\nlargest peak of each kind of run, and the processes holding it:")
+    for name, runs in results.items():
+        print(f"- {name}: {max((peak for _, peak in runs), key=lambda p: p.megabytes).describe()}")
     print()
     if args.incremental:
         print("| step | full night | incremental night |\n|---|---:|---:|")
