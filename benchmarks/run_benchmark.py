@@ -205,6 +205,7 @@ def split_last_day(exports: Path, before: Path, delta: Path) -> int:
                 os.link(export, out / export.name)
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set temp_directory = '{before.parent / 'split_spill'}'")
     con.execute(SPLIT_LAST_DAY_SQL.format(exports=exports, before=before, delta=delta))
     return sum(1 for _ in (delta / "invoice_lines.csv").open("rb")) - 1
 
@@ -288,6 +289,8 @@ def main() -> None:
     baseline_sql = work / "baseline.sql"
     baseline_sql.write_text(
         f"set memory_limit = '{memory_limit}';\n"
+        # An in-memory database spills to .tmp in the working directory by default.
+        f"set temp_directory = '{work / 'baseline_spill'}';\n"
         + BASELINE_SQL.format(exports=exports, as_of=as_of, out=work / "baseline_mart.parquet")
     )
     # A full night of a deployment that has run before: warehouse, marts and release

@@ -9,7 +9,11 @@ a private copy of the shared run (conftest's `e2e_copy`), so no test depends on 
 
 import dataclasses
 import datetime as dt
+import json
 import math
+import os
+import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -20,7 +24,8 @@ import yaml
 from dagster import AssetKey
 
 from assets.config import load_rules
-from pipelines.settings import REPO_ROOT
+from pipelines.marts.dbt import nightly_target
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 RULES = load_rules()
 PUBLISHED_TABLES = {
@@ -348,6 +353,39 @@ def test_dbt_tests_ran_as_asset_checks(e2e_run):
     )
     gate = [e for e in evaluations if e.check_name == "client_segments_quality_gate"]
     assert len(gate) == 1 and gate[0].passed
+
+
+def test_the_night_runs_the_dbt_tests_but_not_the_dbt_unit_tests(e2e_run):
+    """Unit tests check the SQL on fixed inputs: the suite runs them (below), the night
+    spends its time on the data."""
+    target = nightly_target(str(e2e_run["warehouse"]))
+    ran = json.loads((target / "run_results.json").read_text())["results"]
+    kinds = {result["unique_id"].split(".")[0] for result in ran}
+    assert {"model", "test"} <= kinds
+    assert "unit_test" not in kinds
+
+
+def test_every_dbt_unit_test_passes(e2e_copy, tmp_path):
+    """The dbt unit tests (the unit_tests of the models' yml: ABC boundaries, windows,
+    FX carry-forward...), on the night's warehouse, which holds the relations whose
+    columns they read."""
+    project = str(DBT_PROJECT_DIR)
+    dbt_vars = {"warehouse_path": str(e2e_copy["warehouse"]), "temp_directory": str(tmp_path)}
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "test", "--project-dir", project,
+         "--profiles-dir", project, "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path), "--vars", json.dumps(dbt_vars),
+         "--select", "test_type:unit"],
+        capture_output=True, text=True, cwd=project,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    ran = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    results = [r for r in ran if r["unique_id"].startswith("unit_test.")]  # not on-run-start
+    declared = json.loads((tmp_path / "target" / "manifest.json").read_text())["unit_tests"]
+    assert len(declared) >= 13
+    assert sorted(r["unique_id"] for r in results) == sorted(declared)
+    assert {r["status"] for r in results} == {"pass"}
 
 
 def test_every_publication_gate_ran_with_error_severity(e2e_run):
