@@ -113,6 +113,43 @@ def test_structurally_bad_record_is_rejected_and_later_lines_keep_their_numbers(
     assert "too many columns" in reasons
 
 
+PRODUCTS_WITH_BROKEN_RECORDS = (
+    "product_code,name,family,is_standard\n"
+    "P1,One,f,true\n"
+    "P2,Two,f,true,extra\n"  # line 3: too many columns
+    "P3,Three,f,true,extra\n"  # line 4: too many columns
+    "P4,Four,f,true\n"
+    "P5,Five,f,true,extra\n"  # line 6: too many columns
+    "P6,Six,f,true\n"
+    "P7,Seven,f,maybe\n"  # line 8: not a boolean
+    "P8,Eight,f,false\n"
+)
+
+
+def test_loaded_rows_keep_their_line_in_the_file_after_broken_records(con, tmp_path):
+    path = write(tmp_path, "products.csv", PRODUCTS_WITH_BROKEN_RECORDS)
+    result = load_export(con, CONTRACT["products"], path, "run-1")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (8, 4, 4)
+    assert con.execute(
+        "select product_code, _source_line from raw.products order by _source_line"
+    ).fetchall() == [("P1", 2), ("P4", 5), ("P6", 7), ("P8", 9)]
+    assert [r[0] for r in rejects(con)] == [3, 4, 6, 8]
+
+
+def test_a_profile_expression_reads_the_records_line(con, tmp_path):
+    """`_line` in an expression is the record's line, broken records counted."""
+    spec = CONTRACT["products"]
+    family = replace(spec.column("family"), expression="'line ' || _line")
+    spec = replace(spec, columns=tuple(family if c.name == "family" else c for c in spec.columns))
+    path = write(tmp_path, "products.csv", PRODUCTS_WITH_BROKEN_RECORDS)
+    result = load_export(con, spec, path, "run-1")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (8, 4, 4)
+    assert con.execute(
+        "select family, _source_line from raw.products order by _source_line"
+    ).fetchall() == [("line 2", 2), ("line 5", 5), ("line 7", 7), ("line 9", 9)]
+    assert [r[0] for r in rejects(con)] == [3, 4, 6, 8]
+
+
 def test_missing_required_column_refuses_the_file_naming_it_and_the_columns_found(con, tmp_path):
     path = write(tmp_path, "accounts.csv", "account_id,title\nC1,x\n")
     with pytest.raises(ContractError) as error:
@@ -184,7 +221,7 @@ def test_a_small_delta_and_a_full_reexport_store_the_same_lines(con, tmp_path):
         result = load_export(db, CONTRACT["invoice_lines"], write(folder, "invoice_lines.csv",
                              "\n".join([INVOICE_HEADER, *tonight]) + "\n"), "run-2")  # fmt: skip
         assert result.rows_in_table == 8
-        assert {"scan", "type", "write"} <= result.timings.keys()
+        assert {"read", "type", "check", "write"} <= result.timings.keys()
         stored[name] = db.execute(
             "select * exclude (_source_line) from raw.invoice_lines order by all"
         ).fetchall()

@@ -208,12 +208,13 @@ def applicable_filters(spec: SourceSpec, header: list[str]) -> list[RowFilter]:
 
 
 # ---------------------------------------------------------------------------------------
-# Scan: DuckDB's CSV reader into a VARCHAR scratch table, structural rejects aside
+# Scan: DuckDB's CSV reader, one VARCHAR column per header field; structural rejects aside
 
 
-def _scan_into_temp(con, path: Path, spec: SourceSpec, text: TextFile | None) -> None:
-    """_scan: one VARCHAR column per header field plus _line; _structural: bad records."""
-    for temp in ("_scan_rows", "_structural", "_reject_errors", "_reject_scans"):
+def _source_relation(con, path: Path, spec: SourceSpec, text: TextFile | None) -> str:
+    """The file as SQL: one VARCHAR column per (unique) header name. A CSV's bad
+    records (a field too many, an unclosed quote) go to _reject_errors as it is read."""
+    for temp in ("_reject_errors", "_reject_scans"):
         con.execute(f"drop table if exists {temp}")
     if text is None:  # Parquet: typed by its writer; read as text and typed like CSV
         names, header = _parquet_header(con, path)
@@ -221,47 +222,65 @@ def _scan_into_temp(con, path: Path, spec: SourceSpec, text: TextFile | None) ->
             f"{_quote_ident(n)}::varchar as {_quote_ident(h)}"
             for n, h in zip(names, header, strict=True)
         )
-        con.execute(
-            f"create temp table _scan_rows as select {projection} from read_parquet(?)",
-            [str(path)],
-        )
+        return f"(select {projection} from read_parquet({_sql_literal(str(path))}))"
+    columns = "{" + ", ".join(f"{_sql_literal(h)}: 'VARCHAR'" for h in text.header) + "}"
+    return f"""read_csv({_sql_literal(str(text.path))}, header=true, auto_detect=false,
+                delim={_sql_literal(text.delimiter)}, quote={_sql_literal(spec.csv.quote)},
+                escape={_sql_literal(spec.csv.quote)}, columns={columns}, strict_mode=true,
+                store_rejects=true, rejects_table='_reject_errors',
+                rejects_scan='_reject_scans')"""
+
+
+def _collect_structural(con, text: TextFile | None) -> None:
+    """_structural: the records the reader refused, once the file has been read."""
+    if text is None:
         con.execute(
             "create temp table _structural (line bigint, column_name varchar, "
             "value varchar, reason varchar)"
         )
-    else:
-        columns = "{" + ", ".join(f"{_sql_literal(h)}: 'VARCHAR'" for h in text.header) + "}"
+        return
+    con.execute(
+        """create temp table _structural as
+           select line, coalesce(column_name, '') as column_name, csv_line as value,
+                  lower(error_type) || ': ' || error_message as reason
+           from _reject_errors"""
+    )
+
+
+def _number_lines(con, rows: str, view: str, line: str) -> None:
+    """`view`: the table `rows`, read in file order, with its rowid as _row and each
+    record's line in the file as `line`. Records are stored in file order (insertion
+    order is preserved), so rowid k is the (k+1)-th good record; its line skips over
+    the structurally rejected lines before it."""
+    if not fetch_one(con, "select count(*) from _structural")[0]:
         con.execute(
-            f"""create temp table _scan_rows as select * from read_csv(
-                    ?, header=true, auto_detect=false, delim=?, quote=?, escape=?,
-                    columns={columns}, strict_mode=true, store_rejects=true,
-                    rejects_table='_reject_errors', rejects_scan='_reject_scans')""",
-            [str(text.path), text.delimiter, spec.csv.quote, spec.csv.quote],
+            f"create temp view {view} as select rowid as _row, rowid + 2 as {line}, * from {rows}"
         )
-        con.execute(
-            """create temp table _structural as
-               select line, coalesce(column_name, '') as column_name, csv_line as value,
-                      lower(error_type) || ': ' || error_message as reason
-               from _reject_errors"""
-        )
-    # Records are stored in file order (insertion order is preserved), so rowid k is
-    # the (k+1)-th good record; its line skips over the structurally rejected lines.
-    con.execute("drop view if exists _scan")
-    con.execute("drop table if exists _scan_numbered")
-    if fetch_one(con, "select count(*) from _structural")[0]:
-        con.execute(
-            """create temp table _gaps as select line - 1 - row_number() over (order by line)
-               as good_before from (select distinct line from _structural)"""
-        )
-        con.execute(
-            """create temp table _scan_numbered as select rowid + 2 + (select count(*)
-               from _gaps g where g.good_before <= s.rowid) as _line, s.* from _scan_rows s"""
-        )
-        con.execute("drop table _gaps")
-        con.execute("drop table _scan_rows")
-        con.execute("create temp view _scan as select * from _scan_numbered")
-    else:
-        con.execute("create temp view _scan as select rowid + 2 as _line, * from _scan_rows")
+        return
+    # _gaps: for each count of good records before a rejected line, how many lines
+    # were rejected up to there; a record's line adds the last such shift before it.
+    con.execute(
+        """create temp table _gaps as
+           select good_before, sum(count(*)) over (order by good_before) as shift
+           from (select line - 1 - row_number() over (order by line) as good_before
+                 from (select distinct line from _structural))
+           group by good_before"""
+    )
+    con.execute(
+        f"""create temp view {view} as
+            select r._row, r._row + 2 + coalesce(g.shift, 0) as {line}, r.* exclude (_row)
+            from (select rowid as _row, * from {rows}) r
+            asof left join _gaps g on r._row >= g.good_before"""
+    )
+
+
+def _reads_line(spec: SourceSpec, mapped: dict[str, str], header: list[str]) -> bool:
+    """Whether a profile expression or filter reads the record's line (`_line`)."""
+    reads = [
+        validate_expression(c.expression) for c in spec.columns if c.expression and c.name in mapped
+    ]
+    reads += [validate_expression(rule.where) for rule in applicable_filters(spec, header)]
+    return any(LINE_COLUMN in {n.lower() for n in names} for names in reads)
 
 
 def _parquet_header(con, path: Path) -> tuple[list[str], list[str]]:
@@ -272,10 +291,6 @@ def _parquet_header(con, path: Path) -> tuple[list[str], list[str]]:
         raise ContractError(f"{path.name}: cannot be read as Parquet ({exc})") from exc
     names = [d[0] for d in described.description]
     return names, unique_header(names)[0]
-
-
-def _scan_header(con) -> list[str]:
-    return [d[0] for d in con.execute("select * from _scan limit 0").description][1:]
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,6 +435,10 @@ def _has(column: str) -> str:
     return _quote_ident(f"_has_{column}")
 
 
+def _unmapped(column: str) -> str:
+    return _quote_ident(f"_unmapped_{column}")
+
+
 def _raw(column: str) -> str:
     return _quote_ident(f"_raw_{column}")
 
@@ -561,6 +580,7 @@ def load_export(
     sha256 = hashing.submit(file_sha256, path) if path is not None else None
     try:
         mapped: dict[str, str] | None = None
+        checks: list[Check] = []
         if path is not None:
             if path.stat().st_size == 0:
                 raise ContractError(
@@ -574,12 +594,18 @@ def load_export(
             else:
                 header = _parquet_header(con, path)[1]
             mapped = check_contract(path, spec, header)
+            checks = source_checks(spec, mapped) + [
+                check
+                for c in spec.columns
+                if c.name in mapped
+                for check in column_checks(c, spec, rules)
+            ]
             # Outside the transaction: rowids of rows inserted inside one are not 0-based,
             # and the line numbers are derived from them.
-            with _phase(timings, "scan"):
-                _scan_into_temp(con, path, spec, text)
-        # From here on rows carry their line in _line, so their order is free: typing and
-        # writing without keeping it are a fifth faster (27 s against 34 s, 9.6M lines).
+            with _phase(timings, "type"):
+                _typing_pass(con, spec, path, text, mapped, header, checks)
+        # From here on rows carry their line in _source_line, so their order is free:
+        # writing without keeping it is faster.
         con.execute("set preserve_insertion_order = false")
         con.begin()
         try:
@@ -590,7 +616,7 @@ def load_export(
             else:
                 assert sha256 is not None
                 result = _load_in_transaction(
-                    con, spec, path, mapped, run_id, rules, sha256, append, timings
+                    con, spec, path, mapped, header, checks, run_id, sha256, append, timings
                 )
             with _phase(timings, "commit"):
                 con.commit()
@@ -716,11 +742,33 @@ def _record_absent(con, spec: SourceSpec, run_id: str, append: bool = False) -> 
 
 
 def _typing_pass(
-    con, spec: SourceSpec, path: Path, mapped: dict[str, str], header: list[str], checks
+    con,
+    spec: SourceSpec,
+    path: Path,
+    text: TextFile | None,
+    mapped: dict[str, str],
+    header: list[str],
+    checks: list[Check],
 ) -> None:
-    """_typed: one row per scanned record with every contract column typed, the
-    presence flags, the row flags, the profile filter that skipped it (if any) and
-    whether any check flags it."""
+    """_typed: one row per record of the file with every contract column typed, the
+    presence flags, the row flags, the profile filter that skipped it (if any), whether
+    any check flags it, its line (_source_line) and rowid (_row). The raw text of a row
+    (_raws, in the order of _raw_columns) is kept only where a check flags it, for the
+    reject to show, and _unmapped_<column> holds a value a profile's map fell back on.
+
+    One pass from the file to typed rows: reading into a text table first and typing
+    that cost a second copy of every value (108 s of 96M lines' 276 s at 1M clients).
+    Only a profile that reads `_line` needs the lines numbered before typing. The raw
+    texts are one list column: as a column each, even NULL, they made the table spill
+    (49 s against 20 s for 9.6M lines with 600 MB of memory)."""
+    source = _source_relation(con, path, spec, text)
+    line = []
+    if _reads_line(spec, mapped, header):
+        con.execute(f"create temp table _scan_rows as select * from {source}")
+        _collect_structural(con, text)
+        _number_lines(con, "_scan_rows", "_scan", LINE_COLUMN)
+        source, line = "_scan", [f"{LINE_COLUMN} as _source_line"]
+        con.execute("set preserve_insertion_order = false")  # the lines are in _line
     selected = [*_row_flags(header)]
     for c in spec.columns:
         name = _quote_ident(c.name)
@@ -731,6 +779,12 @@ def _typing_pass(
         value = _clean(c, mapped[c.name])
         selected.append(f"{_typed_expr(c, value, spec)} as {name}")
         selected.append(f"{value} is not null as {_has(c.name)}")
+    raws = [_quote_ident(header[0]), *mapped.values()]
+    selected += [
+        f"{_unmapped_expr(c, mapped[c.name])} as {_unmapped(c.name)}"
+        for c in spec.columns
+        if c.fallback is not None and c.name in mapped
+    ]
     filtered = "null::varchar"
     filters = applicable_filters(spec, header)
     if filters:
@@ -740,26 +794,34 @@ def _typing_pass(
         filtered = f"(case {cases} end)"
     flagged = " or ".join(f"({c.condition})" for c in checks)
     con.execute(
-        f"""create temp table _typed as
-            select *, _filtered_by is null and coalesce({flagged}, false) as _is_bad
-            from (select {", ".join(selected)}, {filtered} as _filtered_by,
-                         {_sql_literal(path.name)} as _source_file, _line as _source_line
-                  from _scan)"""
+        f"""create temp table _typed_rows as
+            select * exclude (_raws), case when _is_bad then _raws end as _raws
+            from (select *, _filtered_by is null and coalesce({flagged}, false) as _is_bad
+                  from (select {", ".join([*selected, *line])}, {filtered} as _filtered_by,
+                               {_sql_literal(path.name)} as _source_file,
+                               [{", ".join(raws)}]::varchar[] as _raws
+                        from {source}))"""
     )
+    if line:
+        con.execute("create temp view _typed as select rowid as _row, * from _typed_rows")
+    else:
+        _collect_structural(con, text)
+        _number_lines(con, "_typed_rows", "_typed", "_source_line")
 
 
-def _word_rejects(con, spec: SourceSpec, mapped: dict[str, str], header, checks) -> None:
+def _raw_columns(mapped: dict[str, str]) -> list[str]:
+    """The names of a flagged row's raw texts, in the order of _typed's _raws: the
+    first header field (what a repeated header or a total row shows), then each
+    mapped contract column's."""
+    return ["_raw_first", *(_raw(column) for column in mapped)]
+
+
+def _word_rejects(con, mapped: dict[str, str], checks: list[Check]) -> None:
     """_errors: one record per (flagged row, failed check), with the raw value. A row
     that is not data at all (a repeated header, a total) is rejected for that alone."""
-    raws = [f"{_quote_ident(header[0])} as _raw_first"] + [
-        f"{sql} as {_raw(column)}" for column, sql in mapped.items()
-    ]
+    raws = ", ".join(f"_raws[{i}] as {name}" for i, name in enumerate(_raw_columns(mapped), 1))
     con.execute(
-        f"""create temp table _bad as
-            select t.*, r.* exclude (_line) from _typed t
-            join (select _line, {", ".join(raws)} from _scan
-                  semi join (select _source_line as _line from _typed where _is_bad)
-                  using (_line)) r on r._line = t._source_line"""
+        f"create temp table _bad as select * exclude (_raws), {raws} from _typed where _is_bad"
     )
     con.execute(
         "create temp table _errors as "
@@ -781,11 +843,11 @@ def _filter_repeats(con, spec: SourceSpec) -> None:
     distinct content; the repeats are filtered, naming the line they repeat."""
     columns = ", ".join(_quote_ident(c.name) for c in spec.columns)
     con.execute(
-        f"""update _typed set _filtered_by = 'repeats line ' || d.first_line
-            from (select _source_line,
+        f"""update _typed_rows set _filtered_by = 'repeats line ' || d.first_line
+            from (select _row, _source_line,
                          min(_source_line) over (partition by {columns}) as first_line
                   from _typed where not _is_bad and _filtered_by is null) d
-            where _typed._source_line = d._source_line and d.first_line <> d._source_line"""
+            where _typed_rows.rowid = d._row and d.first_line <> d._source_line"""
     )
 
 
@@ -821,35 +883,29 @@ def _load_in_transaction(
     spec: SourceSpec,
     path: Path,
     mapped: dict[str, str],
+    header: list[str],
+    checks: list[Check],
     run_id: str,
-    rules: RowRules,
     sha256: Future[str],
     append: bool = False,
     timings: dict[str, float] | None = None,
 ) -> LoadResult:
     timings = {} if timings is None else timings
     target = _create_target(con, spec)
-    header = _scan_header(con)
-    checks = source_checks(spec, mapped) + [
-        check for c in spec.columns if c.name in mapped for check in column_checks(c, spec, rules)
-    ]
-    with _phase(timings, "type"):
-        _typing_pass(con, spec, path, mapped, header, checks)
     with _phase(timings, "check"):
-        _word_rejects(con, spec, mapped, header, checks)
+        _word_rejects(con, mapped, checks)
         if spec.distinct:
             _filter_repeats(con, spec)
         if spec.primary_key:
             _reject_superseded_keys(con, spec)
 
-    flags = ", ".join(
-        ["_repeated_header", "_total_row", "_filtered_by", "_is_bad"]
-        + [_has(c.name) for c in spec.columns]
+    columns = ", ".join(
+        [*(_quote_ident(c.name) for c in spec.columns), "_source_file", "_source_line"]
     )
     # Rows are filtered before they reach the warehouse file: deleting from rows written
     # in the same transaction makes DuckDB rewrite them at commit (3 s at 7M rows).
     loaded = (
-        f"(select * exclude ({flags}) from _typed where not _is_bad and _filtered_by is null "
+        f"(select {columns} from _typed where not _is_bad and _filtered_by is null "
         "and _source_line not in (select _line from _errors))"
     )
     with _phase(timings, "write"):
@@ -857,7 +913,9 @@ def _load_in_transaction(
         _write(con, spec, target, loaded, rows_loaded, append, run_id)
 
     rows_read = fetch_one(
-        con, "select (select count(*) from _scan) + (select count(distinct line) from _structural)"
+        con,
+        "select (select count(*) from _typed_rows) "
+        "+ (select count(distinct line) from _structural)",
     )[0]
     con.execute(
         f"""insert into {REJECTS_TABLE}
@@ -899,7 +957,9 @@ def _load_in_transaction(
             if found:
                 unexpected[c.name] = found
         if c.fallback is not None:
-            unmapped_col = _unmapped_values(con, c, mapped[c.name])
+            unmapped_col = _value_counts(
+                con, _unmapped(c.name), f"{good} and {_unmapped(c.name)} is not null"
+            )
             if unmapped_col:
                 unmapped[c.name] = unmapped_col
     warnings = [
@@ -1009,31 +1069,26 @@ def _unused_columns(spec: SourceSpec, header: list[str], mapped: dict[str, str])
     return [h for h in header if _quote_ident(h).lower() not in used]
 
 
-def _unmapped_values(con, col: ColumnSpec, raw_sql: str) -> dict[str, int]:
-    """Raw values that fell through a profile's map onto its fallback."""
+def _unmapped_expr(col: ColumnSpec, raw_sql: str) -> str:
+    """The raw value when it falls through a profile's map onto its fallback."""
     known = [k for k, _ in col.value_map] + [str(v) for v in col.values]
-    return dict(
-        con.execute(
-            f"""select trim({raw_sql}), count(*) from _scan
-                semi join (select _source_line as _line from _typed
-                           where not _is_bad and _filtered_by is null) using (_line)
-                where nullif(trim({raw_sql}), '') is not null
-                  and trim({raw_sql}) not in ({_listed(known)})
-                  and trim({raw_sql}) not in ({_listed(col.null_if)})
-                group by 1 order by 2 desc, 1"""
-        ).fetchall()
+    value = f"trim({raw_sql})"
+    return (
+        f"(case when nullif({value}, '') is not null and {value} not in ({_listed(known)}) "
+        f"and {value} not in ({_listed(col.null_if)}) then {value} end)"
     )
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("drop view if exists _scan")
+    for view in ("_scan", "_typed"):
+        con.execute(f"drop view if exists {view}")
     for temp in (
         "_scan_rows",
-        "_scan_numbered",
+        "_typed_rows",
+        "_gaps",
         "_structural",
         "_errors",
         "_bad",
-        "_typed",
         "_loaded",
         "_changed",
         "_reject_errors",
