@@ -15,6 +15,7 @@ from dagster import (
     TableColumnLineage,
     TableSchema,
 )
+from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from pipelines.definitions import nightly_job
@@ -102,7 +103,8 @@ def test_the_second_night_reuses_the_first_nights_lineage_without_computing_it(
     e2e_run, e2e_copy, monkeypatch
 ):
     """The copy's data folder holds what the shared night (lineage on) stored; its dbt
-    step attaches that, and never asks dagster-dbt to compute the metadata again."""
+    step attaches that, and never asks dagster-dbt to compute the metadata again, nor
+    opens dbt's adapter in this process (which only computing it reads through)."""
     cache = nightly_target(str(e2e_copy["warehouse"])) / column_metadata.CACHE_FILE
     assert json.loads(cache.read_text())["fingerprint"]
 
@@ -110,6 +112,10 @@ def test_the_second_night_reuses_the_first_nights_lineage_without_computing_it(
         raise AssertionError("column metadata computed again on an unchanged project")
 
     monkeypatch.setattr(DbtEventIterator, "fetch_column_metadata", refuse)
+    adapters_opened = []
+    monkeypatch.setattr(
+        DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: adapters_opened.append(1)
+    )
     env = dataclasses.replace(e2e_copy["env"], column_lineage=True)
     dim_clients = AssetKey(["marts", "dim_clients"])
     with DagsterInstance.ephemeral() as instance:
@@ -117,6 +123,7 @@ def test_the_second_night_reuses_the_first_nights_lineage_without_computing_it(
             instance=instance, asset_selection=[dim_clients], raise_on_error=False
         )
         assert result.success, [e.message for e in result.all_events if e.is_failure]
+        assert adapters_opened == []
         tonight = instance.get_latest_materialization_event(dim_clients).asset_materialization
     first = e2e_run["instance"].get_latest_materialization_event(dim_clients).asset_materialization
     for key in column_metadata.COLUMN_KEYS:

@@ -112,12 +112,13 @@ def record(
     partial.replace(cache_path)
 
 
-def with_column_metadata(events: Any, invocation: Any, fingerprint: str, log: Any) -> Iterator[Any]:
-    """The dbt events of `invocation` with each model's column metadata: the stored one
-    when it is there for this fingerprint, else computed by dagster-dbt (through its
-    in-process adapter, as models finish) and stored."""
-    cache = invocation.target_path / CACHE_FILE
-    stored = load(cache, fingerprint)
+def with_column_metadata(
+    events: Any, invocation: Any, stored: dict[str, dict[str, Any]] | None, fingerprint: str,
+    log: Any,
+) -> Iterator[Any]:  # fmt: skip
+    """The dbt events of `invocation` with each model's column metadata: `stored` (what
+    `load` found for this fingerprint) when there is one, else computed by dagster-dbt
+    (through its in-process adapter, as models finish) and stored."""
     if stored is not None:
         return attach(events, stored)
     log.info(
@@ -128,4 +129,6 @@ def with_column_metadata(events: Any, invocation: Any, fingerprint: str, log: An
         uid for uid, node in invocation.manifest["nodes"].items()
         if node["resource_type"] == "model"
     }  # fmt: skip
-    return record(events.fetch_column_metadata(), cache, fingerprint, models)
+    return record(
+        events.fetch_column_metadata(), invocation.target_path / CACHE_FILE, fingerprint, models
+    )

@@ -7,7 +7,9 @@ the Dagster group, the dbt folder and the warehouse schema share one name.
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -32,6 +34,9 @@ from pipelines.settings import DBT_PROJECT_DIR, OWNER
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The dbt installed beside this Python, so an un-activated venv (make run, cron) works.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# Whether the dbt invocation being started needs dagster-dbt's in-process adapter
+# (SegmentsDbtCliResource.without_in_process_adapter).
+_IN_PROCESS_ADAPTER: ContextVar[bool] = ContextVar("segments_dbt_in_process_adapter", default=True)
 
 
 def nightly_target(warehouse_path: str) -> Path:
@@ -95,6 +100,23 @@ class SegmentsDbtCliResource(DbtCliResource):
     @cached_property
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
+
+    @contextmanager
+    def without_in_process_adapter(self, skip: bool = True) -> Iterator[None]:
+        """dagster-dbt opens dbt's adapter inside this process for every invocation
+        (importing dbt-core and loading the project: 3 s a night), though only computing
+        the column metadata reads through it. Within this block (when `skip`), `cli`
+        starts the dbt process without it."""
+        token = _IN_PROCESS_ADAPTER.set(not skip)
+        try:
+            yield
+        finally:
+            _IN_PROCESS_ADAPTER.reset(token)
+
+    def _initialize_dbt_core_adapter(self, args):  # type: ignore[override]
+        if not _IN_PROCESS_ADAPTER.get():
+            return None
+        return super()._initialize_dbt_core_adapter(args)
 
 
 class SegmentsDbtTranslator(DagsterDbtTranslator):
@@ -184,16 +206,18 @@ def build_revenue_marts(manifest: Path) -> AssetsDefinition:
         # One target folder per warehouse (its runs never overlap), instead of dagster-dbt's
         # default of a new folder per run, which would pile up a copy of the artifacts a
         # night.
-        invocation = dbt.cli(
-            [*args, "--vars", json.dumps(dbt_vars)],
-            context=context,
-            target_path=nightly_target(warehouse.path),
-        )
+        target = nightly_target(warehouse.path)
+        fingerprint = column_metadata.project_fingerprint(manifest, sources, rule_vars)
+        stored = column_metadata.load(target / column_metadata.CACHE_FILE, fingerprint)
+        # Only computing the column metadata reads through dagster-dbt's in-process adapter.
+        with dbt.without_in_process_adapter(skip=not dbt.column_lineage or stored is not None):
+            invocation = dbt.cli(
+                [*args, "--vars", json.dumps(dbt_vars)], context=context, target_path=target
+            )
         events = invocation.stream()
         if dbt.column_lineage:
-            fingerprint = column_metadata.project_fingerprint(manifest, sources, rule_vars)
             events = column_metadata.with_column_metadata(
-                events, invocation, fingerprint, context.log
+                events, invocation, stored, fingerprint, context.log
             )
         try:
             yield from events
