@@ -3,6 +3,7 @@
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -77,6 +78,12 @@ class PipelineSettings(ConfigurableResource):
         return Path(self.publish_dir) / PUBLISHED_FILE
 
     def rules(self) -> RulesConfig:
+        """The rules of the run, read once: every step of a night applies the same
+        rules even when the file is edited while it runs."""
+        return self._rules
+
+    @cached_property
+    def _rules(self) -> RulesConfig:
         overrides = {
             "source": self.revenue_source or None,
             "reporting_currency": self.reporting_currency or None,

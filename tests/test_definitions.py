@@ -233,6 +233,21 @@ def test_settings_validate_as_of():
     assert NightSettings(as_of="2011-12-09").resolve_as_of(None, None) == dt.date(2011, 12, 9)
 
 
+def test_a_run_reads_its_rules_once(tmp_path):
+    """Each run gets its own settings resource (Dagster builds one per run), which
+    reads the rules file once: a file edited during a night changes the next one only."""
+    rules_file = tmp_path / "segmentation.yml"
+    rules_file.write_text((REPO_ROOT / "config" / "segmentation.yml").read_text())
+    env = env_for(tmp_path, SEGMENTS_CONFIG=str(rules_file))
+    tonight = PipelineSettings.from_env(env)
+    window = tonight.rules().revenue.window_months
+    rules_file.write_text(rules_file.read_text().replace(
+        f"window_months: {window}", f"window_months: {window + 1}"
+    ))  # fmt: skip
+    assert tonight.rules().revenue.window_months == window
+    assert PipelineSettings.from_env(env).rules().revenue.window_months == window + 1
+
+
 def test_a_run_that_overrides_one_deployment_setting_must_give_them_all(tmp_path):
     """Dagster replaces a resource's whole config when a run gives part of it; the
     deployment's fields are all required, so a partial override is refused instead of
