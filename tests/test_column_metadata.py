@@ -128,3 +128,22 @@ def test_the_second_night_reuses_the_first_nights_lineage_without_computing_it(
     first = e2e_run["instance"].get_latest_materialization_event(dim_clients).asset_materialization
     for key in column_metadata.COLUMN_KEYS:
         assert tonight.metadata[key].value == first.metadata[key].value
+
+
+def test_the_build_is_read_to_its_end_before_the_columns_are_fetched():
+    """dagster-dbt's fetch polls without pause while it waits for a DuckDB build; the
+    build's events are read first, here, and replayed, a failure after them."""
+    read = []
+
+    def build():
+        for i in range(3):
+            read.append(i)
+            yield i
+        raise RuntimeError("dbt build failed")
+
+    replay = column_metadata.after_the_build(build())
+    assert read == [0, 1, 2]  # read to the end before anything asks for an event
+    replayed = []
+    with pytest.raises(RuntimeError, match="dbt build failed"):
+        replayed.extend(replay)
+    assert replayed == [0, 1, 2]

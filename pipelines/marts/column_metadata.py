@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import deserialize_value, serialize_value
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,30 @@ def with_column_metadata(
         uid for uid, node in invocation.manifest["nodes"].items()
         if node["resource_type"] == "model"
     }  # fmt: skip
+    built = DbtEventIterator(after_the_build(events), invocation)
     return record(
-        events.fetch_column_metadata(), invocation.target_path / CACHE_FILE, fingerprint, models
+        built.fetch_column_metadata(), invocation.target_path / CACHE_FILE, fingerprint, models
     )
+
+
+def after_the_build(events: Iterator[Any]) -> Iterator[Any]:
+    """The build's events, once it has finished, then its error if it failed.
+
+    With DuckDB, dagster-dbt's fetch_column_metadata waits for the build to end before
+    reading columns (the build holds the database), and its thread pool's loop polls
+    without pause meanwhile (dagster._core.utils.imap): a core of two spun for the
+    whole build. Waiting here, on the dbt process's output, leaves the fetch only its
+    own queries."""
+    finished: list[Any] = []
+    failure: Exception | None = None
+    try:
+        finished.extend(events)
+    except Exception as exc:  # re-raised after the events that came before it
+        failure = exc
+
+    def replay() -> Iterator[Any]:
+        yield from finished
+        if failure is not None:
+            raise failure
+
+    return replay()
