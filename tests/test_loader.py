@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.ingest import loader
 from pipelines.ingest.contract import load_contract
 from pipelines.ingest.loader import ContractError, find_export, load_export
 from pipelines.settings import REPO_ROOT
@@ -134,6 +135,108 @@ def test_loaded_rows_keep_their_line_in_the_file_after_broken_records(con, tmp_p
         "select product_code, _source_line from raw.products order by _source_line"
     ).fetchall() == [("P1", 2), ("P4", 5), ("P6", 7), ("P8", 9)]
     assert [r[0] for r in rejects(con)] == [3, 4, 6, 8]
+
+
+# Values the CSV reader may type itself (typed_by_reader) next to values it must leave to
+# the text path: formatted numbers, the profile's other date formats, defects. Each
+# record is loaded both ways; what is stored and what is rejected must not differ.
+PLAIN_THEN_EDGE_VALUES = [
+    # (line_no, invoice_date, amount, due_date)
+    ("1", "2026-01-15", "100.00", "2026-02-14"),  # the sample: all plain
+    ("2", "2026-1-5", "12.345", ""),
+    ("3", " 2026-01-15", "-12.345", "2026/02/14"),
+    ("4", "2026-01-15 10:30", " 12.5", "2026-02-14 "),
+    ("5.0", "2026-01-15", "+12.5", "15.02.2026"),
+    ("6.5", "2026-01-15", ".5", "2026-02-30"),
+    (" 7", "2026-01-15", "1e3", "20260214"),
+    ("1e1", "2026-01-15", "0012.50", ""),
+    ("x", "2026-01-15", "12.344999", ""),
+    ("12", "15.01.2026", "99999999999999999.99", ""),
+    ("13", "2026-01-15", "1 234,50", ""),
+    ("14", "2026-01-15", "(45.10)", ""),
+    ("15", "2026-01-15", "1,234.56", ""),
+    ("16", "2026-01-15", "$12.00", ""),
+    ("17", "2026-01-15", "  ", ""),
+    ("18", "2026-01-15", "12O.50", ""),
+    ("19", "2026-01-15", "-0.005", ""),
+    ("20", "2026-01-15", "1_000", ""),
+    ("21", "2026-01-15", "inf", ""),
+    ("99999999999999999999", "2026-01-15", "1.00", ""),
+    ("23", "2026-01-15", "1.00,extra,more", ""),  # fields shifted: rejected
+    ("24", "2026-01-15", "7.77", "2026-02-14"),
+]
+
+
+def _load_both_ways(con, tmp_path, monkeypatch, text: str) -> tuple[dict, list, list]:
+    """Load `text` as invoice lines with the reader typing what it can, then with
+    everything typed from text: the reader's types, and per way the stored rows and the
+    rejects."""
+    path = write(tmp_path, "invoice_lines.csv", text)
+    spec = replace(CONTRACT["invoice_lines"], incremental=False)
+    seen: dict = {}
+    typed_by_reader = loader.typed_by_reader
+
+    def spy(*args):
+        seen.update(typed_by_reader(*args))
+        return seen
+
+    stored = "select * exclude (_source_file) from raw.invoice_lines order by _source_line"
+    monkeypatch.setattr(loader, "typed_by_reader", spy)
+    load_export(con, spec, path, "reader")
+    by_reader = con.execute(stored).fetchall(), rejects(con)
+    monkeypatch.setattr(loader, "typed_by_reader", lambda *args: {})
+    con.execute("delete from raw.rejects")
+    load_export(con, spec, path, "text")
+    by_text = con.execute(stored).fetchall(), rejects(con)
+    return seen, [by_reader[0], by_text[0]], [by_reader[1], by_text[1]]
+
+
+@pytest.mark.parametrize("literal_gaps", [64, 0])
+def test_what_the_reader_types_equals_the_text_path_value_by_value(
+    con, tmp_path, monkeypatch, literal_gaps
+):
+    """The reader's sample is its first record here, so every edge value below meets
+    the reader; with 0 literal gaps the lines are numbered by the join instead."""
+    monkeypatch.setattr(loader, "READER_TYPES_SAMPLE", 1)
+    monkeypatch.setattr(loader, "LITERAL_GAPS", literal_gaps)
+    records = [
+        f'INV-{n},{line_no},C1,{invoice_date},"{amount}",RUB,M,issued,{due_date},'
+        for n, (line_no, invoice_date, amount, due_date) in enumerate(PLAIN_THEN_EDGE_VALUES)
+    ]
+    records[-2] = records[-2].replace('"1.00,extra,more"', "1.00,extra,more")
+    seen, stored, rejected = _load_both_ways(
+        con, tmp_path, monkeypatch, INVOICE_HEADER + "\n" + "\n".join(records) + "\n"
+    )
+    assert seen == {
+        "line_no": "DECIMAL(18,0)",
+        "invoice_date": "DATE",
+        "amount": "DECIMAL(18,2)",
+        "due_date": "DATE",
+        "paid_date": "DATE",
+    }
+    assert stored[0] == stored[1]
+    assert rejected[0] == rejected[1]
+    lines = {row[-1]: row for row in stored[0]}  # _source_line last
+    assert str(lines[12][4]) == "1234.50" and str(lines[13][4]) == "-45.10"  # text path
+    assert str(lines[3][4]) == "12.35" and lines[23][1] == 24  # after the broken line
+    assert sorted({r[0] for r in rejected[0]}) == [7, 8, 10, 11, 16, 17, 20, 21, 22]
+
+
+def test_a_field_in_another_format_is_left_to_the_text_path(con, tmp_path, monkeypatch):
+    """Dates exported as 05.01.2026 and formatted amounts from the first record on are
+    not given to the reader (one reject per record to retype), and still load."""
+    text = (
+        INVOICE_HEADER + "\n"
+        'INV-1,1,C1,15.01.2026,"1 234,50",RUB,M,issued,2026-02-14,\n'
+        "INV-2,2,C1,16.01.2026,10.00,RUB,M,issued,2026-02-14,\n"
+    )
+    seen, stored, rejected = _load_both_ways(con, tmp_path, monkeypatch, text)
+    assert seen == {"line_no": "DECIMAL(18,0)", "due_date": "DATE", "paid_date": "DATE"}
+    assert stored[0] == stored[1] and rejected[0] == rejected[1] == []
+    assert [(str(r[3]), str(r[4])) for r in stored[0]] == [
+        ("2026-01-15", "1234.50"),
+        ("2026-01-16", "10.00"),
+    ]
 
 
 def test_a_profile_expression_reads_the_records_line(con, tmp_path):

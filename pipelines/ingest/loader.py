@@ -20,10 +20,11 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -211,9 +212,13 @@ def applicable_filters(spec: SourceSpec, header: list[str]) -> list[RowFilter]:
 # Scan: DuckDB's CSV reader, one VARCHAR column per header field; structural rejects aside
 
 
-def _source_relation(con, path: Path, spec: SourceSpec, text: TextFile | None) -> str:
-    """The file as SQL: one VARCHAR column per (unique) header name. A CSV's bad
-    records (a field too many, an unclosed quote) go to _reject_errors as it is read."""
+def _source_relation(
+    con, path: Path, spec: SourceSpec, text: TextFile | None, read_types: dict[str, str]
+) -> str:
+    """The file as SQL: one column per (unique) header name, VARCHAR but for the fields
+    in `read_types`, which the reader types itself (typed_by_reader). A CSV's bad
+    records (a field too many, an unclosed quote, a value of a typed field the reader
+    cannot cast) go to _reject_errors as it is read."""
     for temp in ("_reject_errors", "_reject_scans"):
         con.execute(f"drop table if exists {temp}")
     if text is None:  # Parquet: typed by its writer; read as text and typed like CSV
@@ -223,16 +228,119 @@ def _source_relation(con, path: Path, spec: SourceSpec, text: TextFile | None) -
             for n, h in zip(names, header, strict=True)
         )
         return f"(select {projection} from read_parquet({_sql_literal(str(path))}))"
-    columns = "{" + ", ".join(f"{_sql_literal(h)}: 'VARCHAR'" for h in text.header) + "}"
-    return f"""read_csv({_sql_literal(str(text.path))}, header=true, auto_detect=false,
-                delim={_sql_literal(text.delimiter)}, quote={_sql_literal(spec.csv.quote)},
-                escape={_sql_literal(spec.csv.quote)}, columns={columns}, strict_mode=true,
-                store_rejects=true, rejects_table='_reject_errors',
-                rejects_scan='_reject_scans')"""
+    return _read_csv(text, spec, {h: read_types.get(h, "VARCHAR") for h in text.header})
+
+
+def _read_csv(
+    text: TextFile, spec: SourceSpec, columns: dict[str, str], ignore_errors: bool | None = None
+) -> str:
+    """read_csv of the text file as the contract reads it: the given column types, no
+    detection; bad records to _reject_errors, or (ignore_errors given) not kept."""
+    listed = "{" + ", ".join(f"{_sql_literal(h)}: {_sql_literal(t)}" for h, t in columns.items())
+    settings = {
+        "header": "true",
+        "auto_detect": "false",
+        "delim": _sql_literal(text.delimiter),
+        "quote": _sql_literal(spec.csv.quote),
+        "escape": _sql_literal(spec.csv.quote),
+        "strict_mode": "true",
+    }
+    if ignore_errors is None:
+        settings |= {
+            "store_rejects": "true",
+            "rejects_table": "'_reject_errors'",
+            "rejects_scan": "'_reject_scans'",
+        }
+    else:
+        settings["ignore_errors"] = str(ignore_errors).lower()
+    given = ", ".join(f"{k}={v}" for k, v in settings.items())
+    return f"read_csv({_sql_literal(str(text.path))}, columns={listed}}}, {given})"
+
+
+# A field is typed by the CSV reader when its first values are all in the reader's own
+# format: checked on this many records, so that a column exported in another format
+# (05.01.2024) is not turned into one reject per row.
+READER_TYPES_SAMPLE = 1000
+
+
+def typed_by_reader(
+    con,
+    spec: SourceSpec,
+    text: TextFile | None,
+    mapped: dict[str, str],
+    header: list[str],
+    checks: list[Check],
+) -> dict[str, str]:
+    """Header field -> the type DuckDB's CSV reader reads it as, for the contract's
+    dates and numbers that arrive plainly (no null markers, map, fallback or scale) in
+    one header field no expression or filter reads. The reader types such a field at a
+    fraction of the cost of casting its text; what it takes, it takes as the text path's
+    plain cast would (tested value by value in tests/test_loader.py); a value it refuses
+    (a formatted number, a date in one of the profile's formats, a defect) sends its
+    record through the text path (_retype_refused). Its text is not kept, so a field a
+    check may reject for a value it took (a date after as_of) stays text: the reject
+    shows the value as exported ("2026-12-03 10:00", not the date it was read as)."""
+    if text is None:
+        return {}
+    shows_value = {c.column for c in checks if c.name in VALUE_CHECKS}
+    reads = [validate_expression(c.expression) for c in spec.columns if c.expression]
+    reads += [validate_expression(rule.where) for rule in spec.skip]
+    read_elsewhere = {name.lower() for names in reads for name in names}
+    fields = {_quote_ident(h): h for h in header}
+    sources = [mapped[c.name] for c in spec.columns if c.name in mapped]
+    candidates = {}
+    for c in spec.columns:
+        field_name = fields.get(mapped.get(c.name, ""))
+        if (
+            field_name is None
+            or c.type not in READER_TYPES
+            or c.null_if
+            or c.value_map
+            or c.fallback is not None
+            or c.scale is not None
+            or field_name.lower() in read_elsewhere
+            or sources.count(mapped[c.name]) > 1
+            or c.name in shows_value
+        ):
+            continue
+        candidates[field_name] = READER_TYPES[c.type]
+    if not candidates:
+        return {}
+    sample = _read_csv(
+        text,
+        spec,
+        {h: "VARCHAR" for h in text.header},
+        ignore_errors=True,
+    )
+    refused = ", ".join(
+        f"count(*) filter (where nullif(trim({_quote_ident(h)}), '') is not null "
+        f"and try_cast(trim({_quote_ident(h)}) as {t}) is null)"
+        for h, t in candidates.items()
+    )
+    counts = fetch_one(
+        con, f"select {refused} from (select * from {sample} limit {READER_TYPES_SAMPLE})"
+    )
+    return {h: t for (h, t), n in zip(candidates.items(), counts, strict=True) if not n}
+
+
+# The contract types the reader may type, and as what: a whole number through an exact
+# decimal, so that 5.0 and 5.5 round as the text path rounds them.
+READER_TYPES = {
+    "date": SQL_TYPES["date"][0],
+    "decimal": SQL_TYPES["decimal"][0],
+    "integer": "DECIMAL(18,0)",
+}
+# The checks that can reject a value the reader would take, and show it.
+VALUE_CHECKS = ("not_accepted", "unknown_reference", "after_as_of")
+# The records the reader refused only for the value of a field it typed.
+REFUSED_FOR_A_VALUE = (
+    "select line from _reject_errors group by line having bool_and(error_type = 'CAST')"
+)
 
 
 def _collect_structural(con, text: TextFile | None) -> None:
-    """_structural: the records the reader refused, once the file has been read."""
+    """_structural: the records the reader refused for their structure, once the file
+    has been read (the records refused only for a typed field's value are in _retyped)."""
     if text is None:
         con.execute(
             "create temp table _structural (line bigint, column_name varchar, "
@@ -240,37 +348,71 @@ def _collect_structural(con, text: TextFile | None) -> None:
         )
         return
     con.execute(
-        """create temp table _structural as
+        f"""create temp table _structural as
            select line, coalesce(column_name, '') as column_name, csv_line as value,
                   lower(error_type) || ': ' || error_message as reason
-           from _reject_errors"""
+           from _reject_errors
+           where line not in ({REFUSED_FOR_A_VALUE})"""
     )
+
+
+# Up to this many gaps, a record's line is computed by a CASE over literal bounds;
+# more need a join of every row to the gaps.
+LITERAL_GAPS = 64
 
 
 def _number_lines(con, rows: str, view: str, line: str) -> None:
     """`view`: the table `rows`, read in file order, with its rowid as _row and each
     record's line in the file as `line`. Records are stored in file order (insertion
     order is preserved), so rowid k is the (k+1)-th good record; its line skips over
-    the structurally rejected lines before it."""
-    if not fetch_one(con, "select count(*) from _structural")[0]:
-        con.execute(
-            f"create temp view {view} as select rowid as _row, rowid + 2 as {line}, * from {rows}"
-        )
-        return
-    # _gaps: for each count of good records before a rejected line, how many lines
-    # were rejected up to there; a record's line adds the last such shift before it.
+    the lines rejected before it (_structural) and those typed again (_retyped, whose
+    rows follow the others with their line in _retyped_line)."""
     con.execute(
-        """create temp table _gaps as
+        "create or replace temp table _skipped as select distinct line from _structural"
+        + (" union select line from _retyped" if _exists(con, "_retyped") else "")
+    )
+    retyped = "_retyped_line" in {
+        r[0] for r in con.execute(f"select name from pragma_table_info('{rows}')").fetchall()
+    }
+    exclude = "_row, _retyped_line" if retyped else "_row"
+    # _gaps: for each count of good records before a skipped line, how many lines
+    # were skipped up to there; a record's line adds the last such shift before it.
+    con.execute(
+        """create or replace temp table _gaps as
            select good_before, sum(count(*)) over (order by good_before) as shift
            from (select line - 1 - row_number() over (order by line) as good_before
-                 from (select distinct line from _structural))
+                 from _skipped)
            group by good_before"""
     )
+    if fetch_one(con, "select count(*) from _gaps")[0] <= LITERAL_GAPS:
+        gaps = con.execute("select good_before, shift from _gaps order by 1 desc").fetchall()
+        shift = "0"
+        if gaps:
+            bounds = " ".join(f"when _row >= {g} then {n}" for g, n in gaps)
+            shift = f"case {bounds} else 0 end"
+        numbered = f"_row + 2 + {shift}"
+        if retyped:
+            numbered = f"coalesce(_retyped_line, {numbered})"
+        con.execute(
+            f"""create temp view {view} as
+                select _row, {numbered} as {line}, * exclude ({exclude})
+                from (select rowid as _row, * from {rows})"""
+        )
+        return
+    numbered = "r._row + 2 + coalesce(g.shift, 0)"
+    if retyped:
+        numbered = f"coalesce(r._retyped_line, {numbered})"
     con.execute(
         f"""create temp view {view} as
-            select r._row, r._row + 2 + coalesce(g.shift, 0) as {line}, r.* exclude (_row)
+            select r._row, {numbered} as {line}, r.* exclude ({exclude})
             from (select rowid as _row, * from {rows}) r
             asof left join _gaps g on r._row >= g.good_before"""
+    )
+
+
+def _exists(con, table: str) -> bool:
+    return bool(
+        fetch_one(con, "select count(*) from duckdb_tables() where table_name = ?", [table])[0]
     )
 
 
@@ -523,20 +665,31 @@ def source_checks(spec: SourceSpec, mapped: dict[str, str]) -> list[Check]:
 ROW_CHECKS = ("repeated_header", "total_row")
 TOTAL_WORDS = ("итого", "всего", "total", "grand total")
 TOTAL_ROW = "^(" + "|".join(TOTAL_WORDS) + ")([^[:alnum:]]|$)"
+TOTAL_PREFIX = "^(?i)(" + "|".join(TOTAL_WORDS) + ")"
 
 
-def _row_flags(header: list[str]) -> list[str]:
+def _row_flags(header: list[str], typed_fields: set[str]) -> list[str]:
     """The header repeated inside the file (exports glued together: an exact copy of the
     header line), and a total line ("Итого", "Total") under the data. Written so that a
-    data row fails them at the first cheap comparison: these run on every row."""
+    data row fails them at the first cheap comparison: these run on every row. Where
+    the reader typed fields, a copy of the header cannot be among its rows (a header
+    name is no date or number: the reader refused it, and the text path flags it), nor
+    a total line if it typed the first field."""
     first = _quote_ident(header[0])
+    if typed_fields:
+        total = "false" if first in typed_fields else _total_row(first)
+        return ["false as _repeated_header", f"coalesce({total}, false) as _total_row"]
     same_as_header = " and ".join(f"{_quote_ident(h)} = {_sql_literal(h)}" for h in header)
-    prefix = " or ".join(f"{first} ilike {_sql_literal(w + '%')}" for w in TOTAL_WORDS)
-    total = f"({prefix}) and regexp_matches(lower(trim({first})), {_sql_literal(TOTAL_ROW)})"
     return [
         f"coalesce({same_as_header}, false) as _repeated_header",
-        f"coalesce({total}, false) as _total_row",
+        f"coalesce({_total_row(first)}, false) as _total_row",
     ]
+
+
+def _total_row(first: str) -> str:
+    # One anchored, case-blind regexp first: a fifth of the cost of four ILIKEs.
+    prefix = f"regexp_matches({first}, {_sql_literal(TOTAL_PREFIX)})"
+    return f"{prefix} and regexp_matches(lower(trim({first})), {_sql_literal(TOTAL_ROW)})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,7 +762,7 @@ def load_export(
             # Outside the transaction: rowids of rows inserted inside one are not 0-based,
             # and the line numbers are derived from them.
             with _phase(timings, "type"):
-                _typing_pass(con, spec, path, text, mapped, header, checks)
+                _typing_pass(con, spec, path, text, mapped, header, checks, scratch)
         # From here on rows carry their line in _source_line, so their order is free:
         # writing without keeping it is faster.
         con.execute("set preserve_insertion_order = false")
@@ -755,37 +908,82 @@ def _typing_pass(
     mapped: dict[str, str],
     header: list[str],
     checks: list[Check],
+    scratch: Path,
 ) -> None:
     """_typed: one row per record of the file with every contract column typed, the
     presence flags, the row flags, the profile filter that skipped it (if any), whether
     any check flags it, its line (_source_line) and rowid (_row). The raw text of a row
-    (_raws, in the order of _raw_columns) is kept only where a check flags it, for the
-    reject to show, and _unmapped_<column> holds a value a profile's map fell back on.
+    (_raws: the first header field's, then each mapped contract column's) is kept only
+    where a check flags it, for the reject to show, and _unmapped_<column> holds a value
+    a profile's map fell back on.
 
     One pass from the file to typed rows: reading into a text table first and typing
     that cost a second copy of every value (108 s of 96M lines' 276 s at 1M clients).
-    Only a profile that reads `_line` needs the lines numbered before typing. The raw
-    texts are one list column: as a column each, even NULL, they made the table spill
-    (49 s against 20 s for 9.6M lines with 600 MB of memory)."""
-    source = _source_relation(con, path, spec, text)
+    The reader types the plain dates and numbers itself (typed_by_reader); the records
+    it refused for such a value are typed from their text afterwards (_retype_refused).
+    Only a profile that reads `_line` needs the lines numbered before typing, and is
+    typed from text throughout. The raw texts are one list column: as a column each,
+    even NULL, they made the table spill (49 s against 20 s for 9.6M lines with 600 MB
+    of memory)."""
     line = []
+    read_types: dict[str, str] = {}
     if _reads_line(spec, mapped, header):
+        source = _source_relation(con, path, spec, text, {})
         con.execute(f"create temp table _scan_rows as select * from {source}")
         _collect_structural(con, text)
         _number_lines(con, "_scan_rows", "_scan", LINE_COLUMN)
         source, line = "_scan", [f"{LINE_COLUMN} as _source_line"]
         con.execute("set preserve_insertion_order = false")  # the lines are in _line
-    selected = [*_row_flags(header)]
+    else:
+        read_types = typed_by_reader(con, spec, text, mapped, header, checks)
+        source = _source_relation(con, path, spec, text, read_types)
+    typed_select = partial(_typed_select, spec, path, mapped, header, checks)
+    retyped_line = ["null::bigint as _retyped_line"] if read_types else []
+    selected = typed_select(source, read_types, line + retyped_line)
+    con.execute(f"create temp table _typed_rows as {selected}")
+    if line:
+        con.execute("create temp view _typed as select rowid as _row, * from _typed_rows")
+        return
+    _collect_structural(con, text)
+    if read_types:
+        assert text is not None  # only a CSV is typed by its reader
+        _retype_refused(con, spec, text, scratch, partial(typed_select, read_types={}))
+    _number_lines(con, "_typed_rows", "_typed", "_source_line")
+
+
+def _typed_select(
+    spec: SourceSpec,
+    path: Path,
+    mapped: dict[str, str],
+    header: list[str],
+    checks: list[Check],
+    source: str,
+    read_types: dict[str, str],
+    extra: list[str],
+) -> str:
+    """The typing pass's query over `source`: the file's fields, VARCHAR but those in
+    read_types, which arrive typed and are only given their contract type."""
+    typed_fields = {_quote_ident(h) for h in read_types}
+    selected = [*_row_flags(header, typed_fields)]
     for c in spec.columns:
         name = _quote_ident(c.name)
         if c.name not in mapped:
             selected.append(f"null::{c.sql_type} as {name}")
             selected.append(f"false as {_has(c.name)}")
             continue
+        if mapped[c.name] in typed_fields:
+            selected.append(f"{mapped[c.name]}::{c.sql_type} as {name}")
+            selected.append(f"{mapped[c.name]} is not null as {_has(c.name)}")
+            continue
         value = _clean(c, mapped[c.name])
         selected.append(f"{_typed_expr(c, value, spec)} as {name}")
         selected.append(f"{value} is not null as {_has(c.name)}")
-    raws = [_quote_ident(header[0]), *mapped.values()]
+    # A typed field's text is not kept (casting every row's dates and numbers back to
+    # text cost 7%): no check shows it (typed_by_reader), its own typing cannot fail.
+    raws = [
+        "null::varchar" if raw in typed_fields else raw
+        for raw in [_quote_ident(header[0]), *mapped.values()]
+    ]
     selected += [
         f"{_unmapped_expr(c, mapped[c.name])} as {_unmapped(c.name)}"
         for c in spec.columns
@@ -799,33 +997,44 @@ def _typing_pass(
         )
         filtered = f"(case {cases} end)"
     flagged = " or ".join(f"({c.condition})" for c in checks)
-    con.execute(
-        f"""create temp table _typed_rows as
-            select * exclude (_raws), case when _is_bad then _raws end as _raws
+    return f"""select * exclude (_raws), case when _is_bad then _raws end as _raws
             from (select *, _filtered_by is null and coalesce({flagged}, false) as _is_bad
-                  from (select {", ".join([*selected, *line])}, {filtered} as _filtered_by,
+                  from (select {", ".join([*selected, *extra])}, {filtered} as _filtered_by,
                                {_sql_literal(path.name)} as _source_file,
                                [{", ".join(raws)}]::varchar[] as _raws
                         from {source}))"""
+
+
+def _retype_refused(
+    con, spec: SourceSpec, text: TextFile, scratch: Path, typed_select: Callable[..., str]
+) -> None:
+    """The records the reader refused only for the value of a field it typed (a number
+    formatted "1 234,50", a date in a profile's format, a defect): written to a scratch
+    file with their line in front, read again as text and typed like any text (the
+    checks word what is still wrong), then appended to _typed_rows, which numbers them
+    by that line (_retyped)."""
+    con.execute(
+        "create temp table _retyped as select line, any_value(csv_line) as csv_line "
+        f"from _reject_errors where line in ({REFUSED_FOR_A_VALUE}) group by line"
     )
-    if line:
-        con.execute("create temp view _typed as select rowid as _row, * from _typed_rows")
-    else:
-        _collect_structural(con, text)
-        _number_lines(con, "_typed_rows", "_typed", "_source_line")
-
-
-def _raw_columns(mapped: dict[str, str]) -> list[str]:
-    """The names of a flagged row's raw texts, in the order of _typed's _raws: the
-    first header field (what a repeated header or a total row shows), then each
-    mapped contract column's."""
-    return ["_raw_first", *(_raw(column) for column in mapped)]
+    if not fetch_one(con, "select count(*) from _retyped")[0]:
+        return
+    retyped = scratch / "retyped.csv"
+    with retyped.open("w", encoding="utf-8", newline="") as out:
+        out.write(text.delimiter.join(["_retyped_line", *(["h"] * len(text.header))]) + "\n")
+        refused = con.execute("select line, csv_line from _retyped order by line")
+        while batch := refused.fetchmany(10_000):
+            out.writelines(f"{line}{text.delimiter}{record}\n" for line, record in batch)
+    columns = {"_retyped_line": "BIGINT", **{h: "VARCHAR" for h in text.header}}
+    source = _read_csv(replace(text, path=retyped), spec, columns, ignore_errors=False)
+    con.execute(f"insert into _typed_rows by name {typed_select(source, extra=['_retyped_line'])}")
 
 
 def _word_rejects(con, mapped: dict[str, str], checks: list[Check]) -> None:
     """_errors: one record per (flagged row, failed check), with the raw value. A row
     that is not data at all (a repeated header, a total) is rejected for that alone."""
-    raws = ", ".join(f"_raws[{i}] as {name}" for i, name in enumerate(_raw_columns(mapped), 1))
+    names = ["_raw_first", *(_raw(column) for column in mapped)]
+    raws = ", ".join(f"_raws[{i}] as {name}" for i, name in enumerate(names, 1))
     con.execute(
         f"create temp table _bad as select * exclude (_raws), {raws} from _typed where _is_bad"
     )
@@ -1092,6 +1301,8 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         "_scan_rows",
         "_typed_rows",
         "_gaps",
+        "_skipped",
+        "_retyped",
         "_structural",
         "_errors",
         "_bad",
