@@ -31,6 +31,8 @@ def _run(root, exports, as_of, **variables) -> None:
 def _published(root) -> dict[str, object]:
     with duckdb.connect(str(root / "publish" / "segments.duckdb"), read_only=True) as con:
         manifest = con.sql("select table_name, content_hash from release_manifest").fetchall()
+        monthly = con.sql("select distinct account_id from client_revenue_monthly")
+        monthly_clients = {row[0] for row in monthly.fetchall()}
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         stored = con.sql("select count(*) from raw.invoice_lines").fetchall()[0][0]
         touched, clients = con.sql(
@@ -42,6 +44,7 @@ def _published(root) -> dict[str, object]:
         "stored_lines": stored,
         "touched": touched,
         "clients": clients,
+        "monthly_clients": monthly_clients,
     }
 
 
@@ -58,6 +61,19 @@ def _changes(lines: pd.DataFrame, night: int) -> pd.DataFrame:
     return old[old["status"] == "paid"].iloc[[3]].assign(status="cancelled")
 
 
+# A client whose one line is dated 24 months before the second night's as_of: in the
+# base on the first night, out of it on the second (no line of theirs changes).
+LEAVING_CLIENT_LINE_DATE = "2024-10-30"
+
+
+def _leaving_the_base(lines: pd.DataFrame) -> pd.DataFrame:
+    client = lines["account_id"].iloc[0]
+    theirs = lines[lines["account_id"] == client]
+    last = theirs.iloc[[0]].assign(invoice_date=LEAVING_CLIENT_LINE_DATE, status="paid",
+                                   due_date="2024-11-29", paid_date="2024-11-10")  # fmt: skip
+    return pd.concat([lines[lines["account_id"] != client], last])
+
+
 @pytest.fixture(scope="module")
 def chains(tmp_path_factory):
     from sample_data.generate import SampleSpec, generate
@@ -65,7 +81,9 @@ def chains(tmp_path_factory):
     root = tmp_path_factory.mktemp("incremental-nights")
     sample = root / "sample"
     generate(sample, SampleSpec(clients=150, end_date=NIGHTS[-1], seed=23, defects=False))
-    generated = pd.read_csv(sample / "invoice_lines.csv", dtype=str, keep_default_na=False)
+    generated = _leaving_the_base(
+        pd.read_csv(sample / "invoice_lines.csv", dtype=str, keep_default_na=False)
+    )
 
     def exports(name: str, lines: pd.DataFrame):
         folder = root / name
@@ -77,6 +95,7 @@ def chains(tmp_path_factory):
     everything = generated[generated["invoice_date"] <= str(NIGHTS[0])]
     _run(delta_root, exports("night-0", everything), NIGHTS[0])
     shutil.copytree(delta_root, full_root)  # the same first night for both chains
+    first_night_monthly_clients = _published(delta_root)["monthly_clients"]
     published, changed = [], []
     for night in (1, 2):
         day = str(NIGHTS[night])
@@ -95,6 +114,8 @@ def chains(tmp_path_factory):
     return {
         "published": published,
         "changed": pd.concat(changed),
+        "first_night_monthly_clients": first_night_monthly_clients,
+        "leaving_client": generated["account_id"].iloc[-1],
         "warehouse": delta_root / "data" / "warehouse.duckdb",
     }
 
@@ -113,6 +134,16 @@ def test_a_delta_night_publishes_what_the_night_from_all_lines_publishes(chains,
     assert hashes_delta.pop("load_report") != hashes_all.pop("load_report")
     assert len(hashes_delta) >= 12
     assert hashes_delta == hashes_all
+
+
+def test_a_client_leaving_the_base_leaves_the_monthly_mart_of_the_delta_night(chains):
+    """No line of theirs changed: only the client base's moving start passed over their
+    line (int_clients_touched_tonight.months_touched). Both chains agree (above); this
+    checks the scenario happened, in the mart on the first night, gone on the second."""
+    client = chains["leaving_client"]
+    assert client in chains["first_night_monthly_clients"]
+    from_delta, from_all, _ = chains["published"][0]
+    assert client not in from_delta["monthly_clients"] | from_all["monthly_clients"]
 
 
 def test_the_changed_lines_reached_the_warehouse(chains):

@@ -12,22 +12,24 @@
 
 {#- Each comparison of a line's date with a bound that moves with as_of, as in
     int_invoice_lines_converted (invoice_date <= as_of) and int_client_revenue_windows'
-    bounds: (column, the bound's offset from as_of, side). 'after': the line counts
-    while its date is after the bound (or on/before as_of), so as the bound moves from
-    old to new it flips for dates in (old, new]; 'before': it counts while its date is
-    before the bound, flipping for dates in [old, new). The month-based bounds do not
-    move within a month. -#}
+    bounds: (column, the bound's offset from as_of, side, whether it moves a client's
+    monthly figures). 'after': the line counts while its date is after the bound (or
+    on/before as_of), so as the bound moves from old to new it flips for dates in
+    (old, new]; 'before': it counts while its date is before the bound, flipping for
+    dates in [old, new). The month-based bounds do not move within a month. The monthly
+    mart reads a client's lines up to as_of, for the clients of the base (a line after
+    the 24-month start): only those two bounds move its rows. -#}
 {% macro moving_bounds() -%}
     {%- set months = "interval (" ~ var('window_months') ~ ") month" -%}
     {{ return([
-        ('invoice_date', "interval 0 day", 'after'),
-        ('invoice_date', months, 'after'),
-        ('invoice_date', "interval (" ~ 2 * var('window_months') ~ ") month", 'after'),
-        ('invoice_date', "interval (" ~ var('activity_months') ~ ") month", 'after'),
-        ('due_date', "interval 0 day", 'before'),
-        ('due_date', "interval (" ~ var('overdue_days') ~ ") day", 'before'),
-        ('paid_date', "interval 0 day", 'after'),
-        ('paid_date', months, 'after'),
+        ('invoice_date', "interval 0 day", 'after', true),
+        ('invoice_date', months, 'after', false),
+        ('invoice_date', "interval (" ~ 2 * var('window_months') ~ ") month", 'after', false),
+        ('invoice_date', "interval (" ~ var('activity_months') ~ ") month", 'after', true),
+        ('due_date', "interval 0 day", 'before', false),
+        ('due_date', "interval (" ~ var('overdue_days') ~ ") day", 'before', false),
+        ('paid_date', "interval 0 day", 'after', false),
+        ('paid_date', months, 'after', false),
     ]) }}
 {%- endmacro %}
 
@@ -46,12 +48,13 @@
 {%- endmacro %}
 
 {#- True for a line that one of the moving bounds passed over between the previous
-    build's as_of and tonight's: its part in its client's figures may have changed. -#}
-{% macro crosses_a_moving_bound() -%}
+    build's as_of and tonight's: its part in its client's figures may have changed.
+    `monthly`: only the bounds that move the monthly mart's rows. -#}
+{% macro crosses_a_moving_bound(monthly=false) -%}
     {%- set tonight = "date '" ~ var('as_of') ~ "'" -%}
     {%- set before = "date '" ~ var('previous_as_of') ~ "'" -%}
     (false
-    {%- for column, offset, side in moving_bounds() %}
+    {%- for column, offset, side, moves_months in moving_bounds() if moves_months or not monthly %}
         {%- set old = "(" ~ before ~ " - " ~ offset ~ ")::date" -%}
         {%- set new = "(" ~ tonight ~ " - " ~ offset ~ ")::date" %}
         {%- if side == 'after' %}
@@ -63,11 +66,12 @@
 {%- endmacro %}
 
 {#- An incremental model's pre-hook: on an incremental night, delete the rows of `keys`
-    (a column list) found in `relation`, which the model then appends again; run by
+    (a column list) found in `relation` (its rows that meet `where`), which the model then appends again; run by
     hand without the night's var, delete every row, which the model appends whole. -#}
-{% macro delete_for_rebuild(keys, relation) -%}
+{% macro delete_for_rebuild(keys, relation, where='true') -%}
     {%- if is_incremental_night() -%}
-        delete from {{ this }} where ({{ keys }}) in (select ({{ keys }}) from {{ relation }})
+        delete from {{ this }}
+        where ({{ keys }}) in (select ({{ keys }}) from {{ relation }} where {{ where }})
     {%- elif is_incremental() -%}
         delete from {{ this }}
     {%- else -%}

@@ -2,16 +2,19 @@
 -- as_of's month) and the month's MRR-style movement against the previous month:
 -- new (first positive month ever), expansion, contraction, churn, reactivation,
 -- flat, or inactive. fct_client_revenue_monthly adds the night's as_of.
--- Incremental (docs/scale.md): on an incremental night the clients touched tonight are
--- deleted and computed again from all their lines (within a month, the month spine
--- does not move). Without as_of in its rows: a client's months stay the same rows
--- from one night of the month to the next.
+-- Incremental (docs/scale.md): on an incremental night the clients whose months were
+-- touched tonight (a line changed, entered by as_of or the client base's start moved
+-- over it) are deleted and computed again from all their lines (within a month, the
+-- month spine does not move). Without as_of in its rows: a client's months stay the
+-- same rows from one night of the month to the next.
 -- depends_on: {{ ref('int_clients_touched_tonight') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_for_rebuild('account_id', ref('int_clients_touched_tonight')) }}",
+    pre_hook="{{ delete_for_rebuild(
+        'account_id', ref('int_clients_touched_tonight'), where='months_touched'
+    ) }}",
 ) }}
 
 with lines as (
@@ -22,14 +25,20 @@ with lines as (
     where not is_missing_fx_rate
         and not is_cancelled
     {% if is_incremental_night() %}
-        and account_id in (select account_id from {{ ref('int_clients_touched_tonight') }})
+        and account_id in (
+            select account_id from {{ ref('int_clients_touched_tonight') }}
+            where months_touched
+        )
     {% endif %}
 ),
 
 clients as (
     select account_id from {{ ref('int_client_revenue_windows') }}
     {% if is_incremental_night() %}
-        where account_id in (select account_id from {{ ref('int_clients_touched_tonight') }})
+        where account_id in (
+            select account_id from {{ ref('int_clients_touched_tonight') }}
+            where months_touched
+        )
     {% endif %}
 ),
 
